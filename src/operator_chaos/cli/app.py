@@ -21,13 +21,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("operator_chaos.cli.scaffold:init", "Write a skeleton experiment that validates."),
     "types": ("operator_chaos.cli.catalog:types", "List injection types, danger and parameters."),
     "schema": ("operator_chaos.cli.catalog:schema", "Print the JSON Schema of ChaosExperiment."),
-    "crd": ("operator_chaos.cli.catalog:crd", "Print the ChaosExperiment CustomResourceDefinition."),
+    "crd": ("operator_chaos.cli.catalog:crd", "Print the ChaosExperiment CRD."),
     "docs": ("operator_chaos.cli.docs:docs", "Generate Failure-Modes and operator documentation."),
     "run": ("operator_chaos.cli.run:run", "Run experiments against a cluster."),
     "suite": ("operator_chaos.cli.run:suite", "Run every experiment in a directory."),
     "clean": ("operator_chaos.cli.clean:clean", "Revert every fault whose run is gone or expired."),
     "preflight": ("operator_chaos.cli.preflight:preflight", "Check cluster access and targets."),
-    "sandbox": ("operator_chaos.cli.sandbox:sandbox", "Local Kubernetes control plane for trying it out."),
+    "sandbox": ("operator_chaos.cli.sandbox:sandbox", "Local Kubernetes control plane to try it."),
     "version": ("operator_chaos.cli.app:version", "Print the version."),
 }
 

@@ -24,11 +24,16 @@ class InjectionParams(BaseModel):
 
     Experiments written for the Go implementation carry every parameter as a string
     (``map[string]string``), so lax mode stays on: ``"2"`` validates as ``int`` and ``"true"``
-    as ``bool``. Unknown parameters are refused so that a typo never silently does nothing.
+    as ``bool``; a bare YAML number given for a text parameter (``cpu: 1``) becomes its text.
+    Unknown parameters are refused so that a typo never silently does nothing.
     """
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        coerce_numbers_to_str=True,
     )
 
     def cross_check(self, spec: "ExperimentSpec") -> Sequence[tuple[FieldPath, str]]:

@@ -77,9 +77,9 @@ class _Builder:
     def build(self, node: yaml.Node, path: FieldPath, depth: int = 0) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _TooLarge(f"document has more than {MAX_NODES} nodes (alias expansion?)")
+            raise _TooLargeError(f"document has more than {MAX_NODES} nodes (alias expansion?)")
         if depth > MAX_DEPTH:
-            raise _TooLarge(f"document nests deeper than {MAX_DEPTH} levels")
+            raise _TooLargeError(f"document nests deeper than {MAX_DEPTH} levels")
         mark = node.start_mark
         self.doc.positions.setdefault(path, (mark.line + 1, mark.column + 1))
         if isinstance(node, yaml.MappingNode):
@@ -88,13 +88,13 @@ class _Builder:
             for key_node, value_node in node.value:
                 key = self.build(key_node, (*path, "<key>"), depth + 1)
                 if isinstance(key, list | dict):
-                    raise _Located(path, "mapping keys must be scalars")
+                    raise _LocatedError(path, "mapping keys must be scalars")
                 key_text = key if isinstance(key, str) else str(key)
                 child = (*path, key_text)
                 km = key_node.start_mark
                 self.doc.positions[child] = (km.line + 1, km.column + 1)
                 if key_text in out:
-                    raise _Located(child, f"duplicate key {key_text!r}")
+                    raise _LocatedError(child, f"duplicate key {key_text!r}")
                 out[key_text] = self.build(value_node, child, depth + 1)
             self.doc.positions.pop((*path, "<key>"), None)
             return out
@@ -105,11 +105,11 @@ class _Builder:
         return self.constructor.construct_object(node, deep=True)
 
 
-class _TooLarge(Exception):
+class _TooLargeError(Exception):
     pass
 
 
-class _Located(Exception):
+class _LocatedError(Exception):
     def __init__(self, path: FieldPath, message: str) -> None:
         super().__init__(message)
         self.path = path
@@ -152,10 +152,12 @@ def parse(text: str, source: str) -> list[Document]:
             doc = Document(source, None, start=(mark.line + 1, mark.column + 1))
             try:
                 doc.data = _Builder(doc).build(node, ())
-            except _Located as exc:
+            except _LocatedError as exc:
                 raise LoadError([doc.problem(exc.path, exc.message)]) from None
-            except _TooLarge as exc:
-                raise LoadError([Problem(source, doc.start[0], doc.start[1], "", str(exc))]) from None
+            except _TooLargeError as exc:
+                raise LoadError(
+                    [Problem(source, doc.start[0], doc.start[1], "", str(exc))]
+                ) from None
             documents.append(doc)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -28,7 +28,9 @@ def parse_duration(text: str) -> timedelta:
     """Parse a Go duration string; raise ``ValueError`` with a hint when it is not one."""
     raw = text.strip()
     if not raw or len(raw) > _MAX_LEN:
-        raise ValueError(f"invalid duration {text!r}: use a Go duration such as '30s', '5m', '1h30m'")
+        raise ValueError(
+            f"invalid duration {text!r}: use a Go duration such as '30s', '5m', '1h30m'"
+        )
     sign = 1.0
     body = raw
     if body[0] in "+-":

@@ -28,8 +28,8 @@ class ObjectMeta(ApiModel):
 class TargetSpec(ApiModel):
     """Which operator and component the experiment is about."""
 
-    operator: str = Field(min_length=1)
-    component: str = Field(min_length=1)
+    operator: DNSName = Field(description="the operator under test, e.g. training-operator")
+    component: DNSName = Field(description="the component (usually a Deployment) under test")
     resource: str | None = Field(
         default=None, description="the resource under test, e.g. Deployment/name or a Kind"
     )
