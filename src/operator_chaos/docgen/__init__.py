@@ -1,0 +1,1 @@
+"""Documentation generator: MkDocs Markdown pages from knowledge and experiment files."""

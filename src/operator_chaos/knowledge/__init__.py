@@ -1,0 +1,1 @@
+"""Operator knowledge models: what an operator manages, and how it should recover."""
