@@ -23,6 +23,7 @@ MAX_NODES = 200_000
 MAX_DEPTH = 100
 
 FieldPath = tuple[str | int, ...]
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 try:  # the C composer is ~10x faster; fall back silently when libyaml is absent
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,unused-ignore]
@@ -82,6 +83,9 @@ class _Builder:
             raise _TooLargeError(f"document nests deeper than {MAX_DEPTH} levels")
         mark = node.start_mark
         self.doc.positions.setdefault(path, (mark.line + 1, mark.column + 1))
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
+            # Scalars with unknown tags fail in the safe constructor; collections would not.
+            raise _LocatedError(path, f"unsupported YAML tag {node.tag!r}; remove it")
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             self.constructor.flatten_mapping(node)
@@ -163,6 +167,9 @@ def parse(text: str, source: str) -> list[Document]:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         reason = exc.problem or exc.context or "malformed YAML"
+        opened = exc.context_mark
+        if exc.problem and exc.context and opened is not None and opened.line + 1 != line:
+            reason += f" ({exc.context} that starts at line {opened.line + 1})"
         raise LoadError([Problem(source, line, column, "", f"invalid YAML: {reason}")]) from None
     except yaml.YAMLError as exc:
         raise LoadError([Problem(source, 1, 1, "", f"invalid YAML: {exc}")]) from None

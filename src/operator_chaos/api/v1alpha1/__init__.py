@@ -21,6 +21,17 @@ from operator_chaos.api.v1alpha1.experiment import (
     TargetSpec,
 )
 from operator_chaos.api.v1alpha1.injection import DangerLevel, InjectionSpec, InjectionType
+from operator_chaos.api.v1alpha1.result import (
+    CheckOutcome,
+    CheckRound,
+    ExperimentResult,
+    InjectionOutcome,
+    PlannedChange,
+    RecoveryOutcome,
+    ResourceOutcome,
+    RevertOutcome,
+    SuiteResult,
+)
 from operator_chaos.api.v1alpha1.status import (
     ExperimentEvent,
     ExperimentStatus,
@@ -30,6 +41,15 @@ from operator_chaos.api.v1alpha1.status import (
 )
 
 __all__ = [
+    "CheckOutcome",
+    "CheckRound",
+    "ExperimentResult",
+    "InjectionOutcome",
+    "PlannedChange",
+    "RecoveryOutcome",
+    "ResourceOutcome",
+    "RevertOutcome",
+    "SuiteResult",
     "API_VERSION",
     "KIND",
     "BlastRadiusSpec",

@@ -1,0 +1,173 @@
+"""``operator-chaos init``: write a skeleton experiment that already validates.
+
+The skeleton carries placeholder parameters suited to the fault type, so the next step is to
+edit names, not to look up which parameters exist.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import click
+
+_TIERS = {
+    "PodKill": 1,
+    "NetworkPartition": 2,
+    "ConfigDrift": 2,
+    "PDBBlock": 2,
+    "RBACRevoke": 4,
+    "WebhookDisrupt": 4,
+    "WebhookLatency": 4,
+    "NamespaceDeletion": 5,
+    "QuotaExhaustion": 5,
+}
+
+
+def example_parameters(injection_type: str, component: str, namespace: str) -> dict[str, str]:
+    """Placeholder parameters for ``injection_type`` that pass validation."""
+    selector = f"app.kubernetes.io/name={component}"
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "name": component}
+    examples: dict[str, dict[str, str]] = {
+        "PodKill": {"labelSelector": selector},
+        "NetworkPartition": {"labelSelector": selector, "direction": "Both"},
+        "CRDMutation": {
+            "apiVersion": "example.com/v1",
+            "kind": "MyResource",
+            "name": "my-resource",
+            "path": "spec.exampleField",
+            "value": "chaos-value",
+        },
+        "ConfigDrift": {"name": f"{component}-config", "key": "config.yaml", "value": "{}"},
+        "WebhookDisrupt": {
+            "webhookName": f"{component}-validating-webhook",
+            "webhookType": "validating",
+            "action": "setFailurePolicy",
+            "value": "Ignore",
+        },
+        "RBACRevoke": {
+            "bindingName": f"{component}-rolebinding",
+            "bindingType": "ClusterRoleBinding",
+        },
+        "FinalizerBlock": {**deployment, "finalizer": "chaos.operatorchaos.io/block"},
+        "ClientFault": {"faults": '{"get": {"errorRate": 0.5, "error": "injected by chaos"}}'},
+        "OwnerRefOrphan": deployment,
+        "QuotaExhaustion": {"quotaName": f"chaos-quota-{component}", "pods": "0"},
+        "WebhookLatency": {"resources": "deployments", "apiGroups": "apps", "delay": "10s"},
+        "NamespaceDeletion": {"namespace": namespace},
+        "LabelStomping": {**deployment, "labelKey": "app", "action": "overwrite"},
+        "SecretDeletion": {"name": f"{component}-tls"},
+        "DeploymentScaleZero": {"name": component},
+        "LeaderElectionDisrupt": {"name": f"{component}-leader-election"},
+        "CrashLoopInject": {"name": component},
+        "ImageCorrupt": {"name": component},
+        "ResourceDeletion": {"apiVersion": "v1", "kind": "Service", "name": component},
+        "PDBBlock": {"labelSelector": selector},
+    }
+    return examples[injection_type]
+
+
+def skeleton(injection_type: str, component: str, operator: str, namespace: str) -> str:
+    """The YAML text of a skeleton experiment (raises ``KeyError`` for an unknown type)."""
+    from operator_chaos.api.v1alpha1 import DangerLevel
+    from operator_chaos.injection.registry import spec_for
+
+    spec = spec_for(injection_type)
+    name = f"{component}-{_kebab(injection_type)}"[:253].rstrip("-.")
+    parameters = example_parameters(spec.injection_type.value, component, namespace)
+    param_lines = "".join(
+        f"      {key}: {json.dumps(value)}\n" for key, value in parameters.items()
+    )
+    dangerous = (
+        "    # this fault is high danger: running it needs this explicit opt-in\n"
+        "    allowDangerous: true\n"
+        if spec.danger is DangerLevel.HIGH
+        else ""
+    )
+    return f"""\
+apiVersion: chaos.operatorchaos.io/v1alpha1
+kind: ChaosExperiment
+metadata:
+  name: {name}
+spec:
+  tier: {_TIERS.get(spec.injection_type.value, 3)}
+  target:
+    operator: {operator}
+    component: {component}
+  steadyState:
+    checks:
+      - type: conditionTrue
+        apiVersion: apps/v1
+        kind: Deployment
+        name: {component}
+        namespace: {namespace}
+        conditionType: Available
+    timeout: 30s
+  injection:
+    type: {spec.injection_type.value}
+    # {spec.summary}
+    # placeholders: see `operator-chaos types` for every parameter of this type
+    parameters:
+{param_lines}    ttl: 300s
+  hypothesis:
+    description: >-
+      TODO: what the operator should do when this fault hits {component},
+      and what "recovered" looks like.
+    recoveryTimeout: 120s
+  blastRadius:
+    maxPodsAffected: 1
+    allowedNamespaces:
+      - {namespace}
+{dangerous}"""
+
+
+def _kebab(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name).lower()
+
+
+@click.command()
+@click.option("--type", "injection_type", required=True, help="Injection type, e.g. PodKill.")
+@click.option("--component", required=True, help="Component under test (a DNS-1123 name).")
+@click.option("--operator", required=True, help="Operator under test (a DNS-1123 name).")
+@click.option("--namespace", help="Namespace of the component [default: the operator name].")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE instead of standard output.",
+)
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+def init(
+    injection_type: str,
+    component: str,
+    operator: str,
+    namespace: str | None,
+    output: Path | None,
+    force: bool,
+) -> None:
+    """Write a skeleton experiment for one fault type that passes `validate`."""
+    from operator_chaos.api.v1alpha1 import InjectionType
+    from operator_chaos.errors import UsageError
+    from operator_chaos.injection.registry import RegistryError
+    from operator_chaos.load.errors import LoadError
+    from operator_chaos.load.experiments import load_text
+
+    by_lower = {t.value.lower(): t.value for t in InjectionType}
+    injection_type = by_lower.get(injection_type.lower(), injection_type)
+    try:
+        text = skeleton(injection_type, component, operator, namespace or operator)
+    except RegistryError as exc:
+        raise UsageError(f"--type: {exc}") from None
+    target = output or Path("<stdout>")
+    try:
+        load_text(text, target)
+    except LoadError as exc:
+        fields = "; ".join(f"{p.field}: {p.message}" for p in exc.problems)
+        raise UsageError(f"the options do not make a valid experiment: {fields}") from None
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    if output.exists() and not force:
+        raise UsageError(f"{output} exists; pass --force to overwrite it")
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}", err=True)

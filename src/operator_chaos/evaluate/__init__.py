@@ -1,0 +1,1 @@
+"""Pure judgement: observations in, verdict and deviations out. No I/O."""

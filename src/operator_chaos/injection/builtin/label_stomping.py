@@ -1,0 +1,76 @@
+"""LabelStomping: overwrite or delete one label on an object the operator manages.
+
+Breaks: selectors and ownership checks that rely on the label stop matching, which is how a
+careless user or another controller would break things. Revert restores the label's original
+value (or removes it if it did not exist).
+"""
+
+from collections.abc import Sequence
+from enum import StrEnum
+
+from pydantic import Field, field_validator
+
+from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType
+from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
+from operator_chaos.injection.fields import (
+    CHAOS_GROUP,
+    PARAMS,
+    ApiVersion,
+    Kind,
+    LabelKey,
+    LabelValue,
+    ObjectName,
+    needs_high,
+)
+
+DEFAULT_VALUE = "chaos-stomped"
+SYSTEM_DOMAINS = ("kubernetes.io", "k8s.io")
+RESERVED_KEYS = frozenset({"app.kubernetes.io/managed-by"})
+
+
+class Action(StrEnum):
+    """What happens to the label."""
+
+    OVERWRITE = "overwrite"
+    DELETE = "delete"
+
+
+class Params(InjectionParams):
+    """The object, the label and what to do with it."""
+
+    api_version: ApiVersion
+    kind: Kind
+    name: ObjectName = Field(description="Name of the object whose label is stomped")
+    label_key: LabelKey = Field(description="Label to change, e.g. app.kubernetes.io/name")
+    action: Action = Field(description="overwrite or delete")
+    new_value: LabelValue | None = Field(
+        default=None, description=f"Value written by overwrite (default {DEFAULT_VALUE!r})"
+    )
+
+    @field_validator("label_key")
+    @classmethod
+    def _not_reserved(cls, key: str) -> str:
+        if key in RESERVED_KEYS or key.startswith(f"{CHAOS_GROUP}/"):
+            raise ValueError(f"{key!r} is used by the chaos framework to track its own changes")
+        return key
+
+    def cross_check(self, spec: ExperimentSpec) -> Sequence[tuple[FieldPath, str]]:
+        problems: list[tuple[FieldPath, str]] = []
+        if self.action is Action.DELETE and self.new_value is not None:
+            problems.append(
+                ((*PARAMS, "newValue"), "newValue is unused by action delete; remove it")
+            )
+        prefix = self.label_key.rpartition("/")[0]
+        if prefix.endswith(SYSTEM_DOMAINS):
+            problems += needs_high(
+                spec, (*PARAMS, "labelKey"), f"{self.label_key} is a Kubernetes system label"
+            )
+        return problems
+
+
+SPEC = TypeSpec(
+    injection_type=InjectionType.LABEL_STOMPING,
+    danger=DangerLevel.MEDIUM,
+    params=Params,
+    summary="Overwrite or delete one label on a managed object.",
+)

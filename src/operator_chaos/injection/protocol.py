@@ -1,0 +1,66 @@
+"""The runtime contract of a fault: plan (read-only), inject (write-ahead), confirm, revert.
+
+Rules every injector follows:
+
+1. ``plan`` only reads the cluster. Its :class:`Plan` feeds the safety gate and ``--dry-run``.
+2. ``inject`` writes a rollback record to the run ledger *before* each change, holding the
+   original values, then makes the change.
+3. ``revert`` is the only way back and reads nothing but the record: the lifecycle's
+   ``finally``, the TTL sweep and ``clean`` after a ``kill -9`` all call it the same way. It
+   is idempotent, and it never overwrites a change somebody else made after ours (when the
+   operator already repaired the field, the repair stands).
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from operator_chaos.api.v1alpha1 import PlannedChange
+from operator_chaos.injection.base import InjectionParams, TypeSpec
+from operator_chaos.kube.port import KubeClient
+from operator_chaos.safety.ledger import RollbackRecord, RunLedger
+from operator_chaos.safety.policy import Footprint
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where and as whom an injection acts, resolved from the experiment before planning."""
+
+    namespace: str | None
+    count: int
+    run_id: str
+    experiment: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What ``inject`` will do: the footprint for the gate and the changes for the audit."""
+
+    footprint: Footprint
+    changes: tuple[PlannedChange, ...]
+    state: Mapping[str, Any] = field(default_factory=dict)  # private to the injector
+
+
+class Injector(Protocol):
+    """One fault type's behaviour (its static facts are in :class:`TypeSpec`)."""
+
+    @property
+    def spec(self) -> TypeSpec: ...
+
+    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan: ...
+
+    async def inject(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
+    ) -> Sequence[str]: ...
+
+    async def confirm(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
+    ) -> Sequence[str]: ...
+
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str: ...
+
+
+class InjectionFailed(Exception):
+    """An injector could not make its change (the lifecycle reverts what was recorded)."""

@@ -1,0 +1,70 @@
+"""Injection type -> :class:`TypeSpec`, built from the modules listed in ``injection.builtin``.
+
+The mapping is built on first use, not at import, so commands that never look at a fault type
+do not pay for importing twenty parameter models.
+"""
+
+import importlib
+from functools import cache
+
+from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType
+from operator_chaos.injection.base import InjectionParams, TypeSpec
+from operator_chaos.injection.builtin import MODULES
+
+_PACKAGE = "operator_chaos.injection.builtin"
+
+
+class RegistryError(LookupError):
+    """The registry is inconsistent (a wiring bug) or was asked for an unknown type."""
+
+
+def build(modules: tuple[str, ...] = MODULES) -> dict[InjectionType, TypeSpec]:
+    """Import ``modules`` and map their ``SPEC``s; a type declared twice is an error."""
+    specs: dict[InjectionType, TypeSpec] = {}
+    for name in modules:
+        module = importlib.import_module(f"{_PACKAGE}.{name}")
+        spec = getattr(module, "SPEC", None)
+        if not isinstance(spec, TypeSpec):
+            raise RegistryError(f"{_PACKAGE}.{name} has no SPEC of type TypeSpec")
+        if spec.injection_type in specs:
+            raise RegistryError(
+                f"injection type {spec.injection_type} is declared twice ({_PACKAGE}.{name})"
+            )
+        specs[spec.injection_type] = spec
+    return specs
+
+
+@cache
+def _registry() -> dict[InjectionType, TypeSpec]:
+    return build()
+
+
+def spec_for(injection_type: InjectionType | str) -> TypeSpec:
+    """The spec of ``injection_type``; unknown types raise an error that lists the known ones."""
+    try:
+        key = InjectionType(injection_type)
+        return _registry()[key]
+    except (ValueError, KeyError):
+        known = ", ".join(sorted(t.value for t in _registry()))
+        raise RegistryError(
+            f"unknown injection type {str(injection_type)!r}; known types: {known}"
+        ) from None
+
+
+def all_specs() -> list[TypeSpec]:
+    """Every registered spec, sorted by type name."""
+    return sorted(_registry().values(), key=lambda spec: spec.injection_type.value)
+
+
+def effective_danger(spec: ExperimentSpec) -> DangerLevel:
+    """The experiment's danger: its explicit ``injection.dangerLevel``, else the type's default."""
+    explicit = spec.injection.danger_level
+    return explicit if explicit is not None else spec_for(spec.injection.type).danger
+
+
+def parse_params(spec: ExperimentSpec) -> InjectionParams:
+    """The experiment's parameters as its type's typed model (raises pydantic's error if bad).
+
+    Call this on experiments that came through the loader, where it cannot fail.
+    """
+    return spec_for(spec.injection.type).params.model_validate(spec.injection.parameters)

@@ -1,0 +1,1 @@
+"""Watch-driven facts about the cluster, stamped with the monotonic time they were read."""

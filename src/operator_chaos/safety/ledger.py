@@ -1,0 +1,223 @@
+"""The rollback ledger: how to undo every fault, stored on the cluster before the fault exists.
+
+One ConfigMap per run (``chaos-run-<run-id>``) in the tool's own namespace, where the target's
+operator never writes. It holds ``run.json`` (who runs it, until when, under which lease) and
+one ``record-<id>.json`` per change. A record is written *before* its change is made (state
+``pending``), is marked ``applied`` after it, and ``reverted`` once undone; ``revert`` treats a
+pending record as possibly applied, so a crash between the two writes is harmless.
+
+Each record carries a SHA-256 of its canonical JSON: a record edited by hand or truncated is
+refused loudly instead of being "reverted" with wrong data.
+"""
+
+import hashlib
+import json
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from operator_chaos.errors import RevertFailed
+from operator_chaos.kube import errors as kube_errors
+from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
+from operator_chaos.safety import labels
+from operator_chaos.safety.owner import Owner
+
+MAX_RECORD_BYTES = 200 * 1024
+RecordState = Literal["pending", "applied", "reverted"]
+
+
+def new_run_id() -> str:
+    """A sortable, DNS-safe run id: ``20261125-140512-3f9a``."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
+
+
+class Target(BaseModel):
+    """The object a record changes."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None = None
+
+    @classmethod
+    def of(cls, ref: ResourceRef) -> "Target":
+        return cls(
+            api_version=ref.api_version, kind=ref.kind, name=ref.name, namespace=ref.namespace
+        )
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ResourceRef(self.api_version, self.kind, self.name, self.namespace)
+
+
+class RollbackRecord(BaseModel):
+    """How to undo one change. ``data`` is the injector's own typed payload, as JSON."""
+
+    version: int = 1
+    id: str
+    type: str
+    target: Target
+    data: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+    expires_at: datetime
+    state: RecordState = "pending"
+    outcome: str = ""
+    checksum: str = ""
+
+    def sealed(self) -> "RollbackRecord":
+        """A copy with the checksum filled in."""
+        return self.model_copy(update={"checksum": _digest(self)})
+
+    def verify(self, where: str) -> None:
+        """Raise :class:`RevertFailed` when the checksum does not match the content."""
+        if self.checksum != _digest(self):
+            raise RevertFailed(
+                f"rollback record {where}: checksum mismatch (edited or truncated);"
+                " inspect it and revert by hand, then delete the ledger ConfigMap"
+            )
+
+
+def _digest(record: RollbackRecord) -> str:
+    body = record.model_dump(mode="json", exclude={"checksum", "state", "outcome"})
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+class RunInfo(BaseModel):
+    """Who owns a run and how long its faults may live."""
+
+    run_id: str
+    experiment: str
+    operator: str = ""
+    component: str = ""
+    owner: Owner
+    lease: str = ""
+    started_at: datetime
+    expires_at: datetime
+
+
+class RunLedger:
+    """Reads and writes one run's ledger ConfigMap."""
+
+    def __init__(self, kube: KubeClient, namespace: str, info: RunInfo) -> None:
+        self.kube = kube
+        self.namespace = namespace
+        self.info = info
+        self.records: dict[str, RollbackRecord] = {}
+
+    @property
+    def name(self) -> str:
+        return f"chaos-run-{self.info.run_id}"
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ResourceRef("v1", "ConfigMap", self.name, self.namespace)
+
+    async def create(self) -> None:
+        """Create the ledger (and the tool namespace on first use)."""
+        await ensure_namespace(self.kube, self.namespace)
+        await self.kube.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": self.name,
+                    "namespace": self.namespace,
+                    "labels": labels.managed(
+                        self.info.run_id, "ledger", **{labels.EXPERIMENT: self.info.experiment[:63]}
+                    ),
+                },
+                "data": {"run.json": self.info.model_dump_json()},
+            }
+        )
+
+    def new_record(
+        self, injection_type: str, target: ResourceRef, data: dict[str, Any]
+    ) -> RollbackRecord:
+        """A pending record for the next change (not written yet)."""
+        now = datetime.now(UTC)
+        return RollbackRecord(
+            id=f"{len(self.records) + 1:03d}",
+            type=injection_type,
+            target=Target.of(target),
+            data=data,
+            created_at=now,
+            expires_at=self.info.expires_at,
+        )
+
+    async def put(self, record: RollbackRecord) -> RollbackRecord:
+        """Write (or overwrite) one record; only that key of the ConfigMap changes."""
+        sealed = record.sealed()
+        body = sealed.model_dump_json()
+        if len(body) > MAX_RECORD_BYTES:
+            raise RevertFailed(
+                f"rollback record for {record.target.ref} is {len(body)} bytes;"
+                f" the limit is {MAX_RECORD_BYTES}: refusing to inject what could not be undone"
+            )
+        await self.kube.patch(self.ref, {"data": {f"record-{sealed.id}.json": body}})
+        self.records[sealed.id] = sealed
+        return sealed
+
+    async def mark(self, record: RollbackRecord, state: RecordState, outcome: str = "") -> None:
+        """Move a record to ``state`` (applied / reverted)."""
+        await self.put(record.model_copy(update={"state": state, "outcome": outcome}))
+
+    async def delete(self) -> None:
+        """Remove the ledger once every record is reverted."""
+        await self.kube.delete(self.ref)
+
+    @classmethod
+    def from_configmap(cls, kube: KubeClient, cm: RawObject) -> "RunLedger":
+        """Parse a ledger ConfigMap; every record's checksum is verified."""
+        data = cm.get("data") or {}
+        name = cm["metadata"]["name"]
+        try:
+            info = RunInfo.model_validate_json(data["run.json"])
+        except (KeyError, ValueError) as exc:
+            raise RevertFailed(f"ledger ConfigMap {name}: unreadable run.json ({exc})") from exc
+        ledger = cls(kube, cm["metadata"]["namespace"], info)
+        for key, value in sorted(data.items()):
+            if not key.startswith("record-"):
+                continue
+            try:
+                record = RollbackRecord.model_validate_json(value)
+            except ValueError as exc:
+                raise RevertFailed(f"ledger {name} {key}: unreadable record ({exc})") from exc
+            record.verify(f"{name}/{key}")
+            ledger.records[record.id] = record
+        return ledger
+
+    @classmethod
+    async def list_all(cls, kube: KubeClient, namespace: str) -> list["RunLedger"]:
+        """Every run ledger in the tool namespace (an absent namespace means none)."""
+        try:
+            listed = await kube.list(
+                "v1",
+                "ConfigMap",
+                namespace,
+                label_selector=f"{labels.MANAGED_BY}={labels.MANAGED_BY_VALUE},{labels.ROLE}=ledger",
+            )
+        except kube_errors.NotFound:
+            return []
+        return [cls.from_configmap(kube, cm) for cm in listed.items]
+
+
+async def ensure_namespace(kube: KubeClient, namespace: str) -> None:
+    """Create the tool's namespace if it does not exist yet."""
+    if await kube.get_or_none(ResourceRef("v1", "Namespace", namespace)) is not None:
+        return
+    try:
+        await kube.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": namespace,
+                    "labels": {labels.MANAGED_BY: labels.MANAGED_BY_VALUE},
+                },
+            }
+        )
+    except kube_errors.Conflict:
+        pass

@@ -1,0 +1,92 @@
+"""Label selector strings, parsed with the API server's grammar."""
+
+import pytest
+
+from operator_chaos.injection.labels import (
+    Operator,
+    Requirement,
+    SelectorError,
+    label_key_problem,
+    label_value_problem,
+    parse_selector,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("app=x", [Requirement("app", Operator.EQUALS, ("x",))]),
+        ("app==x", [Requirement("app", Operator.DOUBLE_EQUALS, ("x",))]),
+        ("app!=x", [Requirement("app", Operator.NOT_EQUALS, ("x",))]),
+        ("app", [Requirement("app", Operator.EXISTS)]),
+        ("!app", [Requirement("app", Operator.NOT_EXISTS)]),
+        ("tier in (a, b)", [Requirement("tier", Operator.IN, ("a", "b"))]),
+        ("tier notin (a)", [Requirement("tier", Operator.NOT_IN, ("a",))]),
+        ("gen>3", [Requirement("gen", Operator.GREATER_THAN, ("3",))]),
+        ("app=", [Requirement("app", Operator.EQUALS, ("",))]),
+        (
+            "control-plane=controller-manager,app.kubernetes.io/name=training-operator",
+            [
+                Requirement("control-plane", Operator.EQUALS, ("controller-manager",)),
+                Requirement("app.kubernetes.io/name", Operator.EQUALS, ("training-operator",)),
+            ],
+        ),
+        (
+            " a = 1 , b in (x,y) , !c ",
+            [
+                Requirement("a", Operator.EQUALS, ("1",)),
+                Requirement("b", Operator.IN, ("x", "y")),
+                Requirement("c", Operator.NOT_EXISTS),
+            ],
+        ),
+    ],
+)
+def test_parse(text: str, expected: list[Requirement]) -> None:
+    assert list(parse_selector(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("app=x,", "expected a label key"),
+        (",app=x", "expected a label key"),
+        ("app in (a,b", "missing ')'"),
+        ("app in a", "parenthesised"),
+        ("app=x y", "separate requirements"),
+        ("app=a b=c", "separate requirements"),
+        ("app>x", "integer"),
+        ("App_/x=1", "prefix"),
+        ("/x=1", "empty prefix"),
+        ("app=-bad-", "label value"),
+        ("a" * 64 + "=x", "at most 63"),
+        ("app ~ x", "unexpected"),
+        ("x" * 5000, "longer than"),
+    ],
+)
+def test_refuses(text: str, fragment: str) -> None:
+    with pytest.raises(SelectorError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        parse_selector(text)
+
+
+def test_positive_operators() -> None:
+    positive = {op for op in Operator if op.positive}
+    assert positive == {Operator.EXISTS, Operator.EQUALS, Operator.DOUBLE_EQUALS, Operator.IN}
+
+
+@pytest.mark.parametrize("key", ["app", "app.kubernetes.io/name", "example.com/a_b.c-d", "A1"])
+def test_valid_label_keys(key: str) -> None:
+    assert label_key_problem(key) is None
+
+
+@pytest.mark.parametrize("key", ["", "/a", "a/", "Example.com/a", "-a", "a" * 64])
+def test_invalid_label_keys(key: str) -> None:
+    assert label_key_problem(key) is not None
+
+
+def test_label_values() -> None:
+    assert label_value_problem("") is None
+    assert label_value_problem("v1.2_x") is None
+    assert label_value_problem("has space") is not None
+    assert label_value_problem("x" * 64) is not None
