@@ -83,7 +83,9 @@ def kubeconfig(name: str) -> None:
 
     box = Sandbox(name)
     if box.state() is None:
-        raise click.ClickException(f"sandbox {name!r} is not running: run `operator-chaos sandbox up`")
+        raise click.ClickException(
+            f"sandbox {name!r} is not running: run `operator-chaos sandbox up`"
+        )
     click.echo(str(box.kubeconfig))
 
 
@@ -96,6 +98,8 @@ def scenario_cmd(name: str, scenario_name: str) -> None:
 
     box = Sandbox(name)
     if not box.running():
-        raise click.ClickException(f"sandbox {name!r} is not running: run `operator-chaos sandbox up`")
+        raise click.ClickException(
+            f"sandbox {name!r} is not running: run `operator-chaos sandbox up`"
+        )
     seconds = box.install_scenario(scenario_name, console.progress)
     console.progress(f"scenario {scenario_name} installed in {seconds:.1f}s")

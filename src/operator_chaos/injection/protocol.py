@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from operator_chaos.api.v1alpha1 import PlannedChange
+from operator_chaos.errors import OperatorChaosError
 from operator_chaos.injection.base import InjectionParams, TypeSpec
 from operator_chaos.kube.port import KubeClient
 from operator_chaos.safety.ledger import RollbackRecord, RunLedger
@@ -62,5 +63,24 @@ class Injector(Protocol):
     async def revert(self, kube: KubeClient, record: RollbackRecord) -> str: ...
 
 
-class InjectionFailed(Exception):
+class InjectionFailed(OperatorChaosError):
     """An injector could not make its change (the lifecycle reverts what was recorded)."""
+
+
+def _conforms() -> None:  # pragma: no cover - type-checking aid only
+    """Let mypy check every built-in injector against the protocol."""
+    from operator_chaos.injection.builtin import (
+        finalizer_block,
+        network_partition,
+        pod_kill,
+        rbac_revoke,
+        webhook_disrupt,
+    )
+
+    _: list[Injector] = [
+        pod_kill.INJECTOR,
+        network_partition.INJECTOR,
+        finalizer_block.INJECTOR,
+        rbac_revoke.INJECTOR,
+        webhook_disrupt.INJECTOR,
+    ]

@@ -6,10 +6,14 @@ do not pay for importing twenty parameter models.
 
 import importlib
 from functools import cache
+from typing import TYPE_CHECKING, cast
 
 from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType
 from operator_chaos.injection.base import InjectionParams, TypeSpec
 from operator_chaos.injection.builtin import MODULES
+
+if TYPE_CHECKING:
+    from operator_chaos.injection.protocol import Injector
 
 _PACKAGE = "operator_chaos.injection.builtin"
 
@@ -68,3 +72,37 @@ def parse_params(spec: ExperimentSpec) -> InjectionParams:
     Call this on experiments that came through the loader, where it cannot fail.
     """
     return spec_for(spec.injection.type).params.model_validate(spec.injection.parameters)
+
+
+def injector_for(injection_type: InjectionType | str) -> "Injector":
+    """The runtime behaviour of a type; types without one cannot be run (only validated)."""
+    from operator_chaos.errors import OperatorChaosError
+
+    spec = spec_for(injection_type)
+    module = importlib.import_module(f"{_PACKAGE}.{_module_of(spec.injection_type)}")
+    injector = getattr(module, "INJECTOR", None)
+    if injector is None:
+        runnable = ", ".join(sorted(t.value for t in runnable_types()))
+        raise OperatorChaosError(
+            f"injection type {spec.injection_type} can be validated and documented but not run"
+            f" yet; runnable types: {runnable}"
+        )
+    return cast("Injector", injector)
+
+
+def runnable_types() -> list[InjectionType]:
+    """Types whose module provides an ``INJECTOR``."""
+    found = []
+    for name in MODULES:
+        module = importlib.import_module(f"{_PACKAGE}.{name}")
+        if getattr(module, "INJECTOR", None) is not None:
+            found.append(module.SPEC.injection_type)
+    return found
+
+
+def _module_of(injection_type: InjectionType) -> str:
+    for name in MODULES:
+        module = importlib.import_module(f"{_PACKAGE}.{name}")
+        if module.SPEC.injection_type is injection_type:
+            return name
+    raise RegistryError(f"no module declares {injection_type}")  # pragma: no cover

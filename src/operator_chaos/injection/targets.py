@@ -70,7 +70,9 @@ def to_label_selector(text: str) -> dict[str, Any]:
         elif req.operator is Operator.NOT_EXISTS:
             expressions.append({"key": req.key, "operator": "DoesNotExist"})
         else:
-            raise InjectionRefused(f"selector {text!r}: {req.operator} cannot be expressed in a policy")
+            raise InjectionRefused(
+                f"selector {text!r}: {req.operator} cannot be expressed in a policy"
+            )
     selector: dict[str, Any] = {}
     if match_labels:
         selector["matchLabels"] = match_labels

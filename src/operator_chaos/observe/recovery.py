@@ -67,6 +67,7 @@ class Observer:
         self.watcher = ObjectWatcher(kube, refs)
         self.collateral_baseline: set[str] = set()
         self.collateral_seen: set[str] = set()
+        self._lease_baseline: dict[ResourceRef, str | None] = {}
 
     async def start(self) -> None:
         await self.watcher.start()
@@ -96,17 +97,17 @@ class Observer:
             if not outcome.passed and outcome.check not in self.collateral_baseline:
                 self.collateral_seen.add(outcome.check)
 
-    def managed_state(self, since_ns: int) -> list[tuple[ManagedExpectation, bool, str]]:
-        """Each managed resource: reconciled?, and why not."""
-        rows = []
-        for exp in self.managed:
-            ok, why = self._managed_ok(exp, self.watcher.get(exp.ref), since_ns)
-            rows.append((exp, ok, why))
-        return rows
+    def mark_baseline(self) -> None:
+        """Remember each lease's renewTime now: "renewed" later means renewed after this."""
+        self._lease_baseline = {
+            m.ref: _renew_time(self.watcher.get(m.ref)) for m in self.managed if m.must_renew
+        }
 
-    def _managed_ok(
-        self, exp: ManagedExpectation, obj: RawObject | None, since_ns: int
-    ) -> tuple[bool, str]:
+    def managed_state(self) -> list[tuple[ManagedExpectation, bool, str]]:
+        """Each managed resource: reconciled?, and why not."""
+        return [(m, *self._managed_ok(m, self.watcher.get(m.ref))) for m in self.managed]
+
+    def _managed_ok(self, exp: ManagedExpectation, obj: RawObject | None) -> tuple[bool, str]:
         if obj is None:
             return False, "missing"
         meta = obj.get("metadata", {})
@@ -118,11 +119,12 @@ class Observer:
             dict(exp.expected_spec), obj.get("spec") or {}
         ):
             return False, "spec differs from expectedSpec"
-        if exp.must_renew and not any(
-            c.ref == exp.ref and c.type in ("ADDED", "MODIFIED") and c.received_ns >= since_ns
-            for c in self.watcher.changes
-        ):
-            return False, "not renewed since the fault was reverted"
+        if exp.must_renew:
+            spec = obj.get("spec") or {}
+            if not spec.get("holderIdentity"):
+                return False, "no holder (the operator released it and nobody took it)"
+            if _renew_time(obj) == self._lease_baseline.get(exp.ref):
+                return False, "not renewed since the fault (the operator is not writing)"
         return True, "reconciled"
 
     async def wait_steady(self, timeout: float) -> CheckRound:
@@ -137,39 +139,39 @@ class Observer:
     async def wait_recovered(
         self, since_ns: int, fault_ns: int, timeout: float, stability: float
     ) -> Recovery:
-        """Wait until the checks hold for ``stability`` s and managed resources reconcile.
+        """Wait until checks pass and managed resources are reconciled, stable for ``stability``.
 
         ``since_ns`` is when the fault was reverted (or applied, for instantaneous faults);
         ``fault_ns`` when it began (reconcile cycles are counted from there). Gives up at
-        ``since_ns + timeout``.
+        ``since_ns + timeout``; if by then the checks alone had recovered, that is reported
+        as recovered but not reconciled.
         """
         deadline_ns = since_ns + int(timeout * NS_PER_S)
         stable_ns = int(stability * NS_PER_S)
-        ok_since: int | None = None
-        recovered_at: int | None = None
-        reconciled_at: int | None = None
+        checks_since: int | None = None
+        all_since: int | None = None
+        checks_at: int | None = None
+        all_at: int | None = None
         while True:
             self.note_collateral()
             now = time.monotonic_ns()
-            current = self.check_round()
-            if current.passed:
-                if ok_since is None:
-                    ok_since = max(since_ns, self.watcher.last_change_ns)
-            else:
-                ok_since = None
-            if recovered_at is None and ok_since is not None and now - ok_since >= stable_ns:
-                recovered_at = ok_since
-            if reconciled_at is None and all(ok for _, ok, _ in self.managed_state(since_ns)):
-                reconciled_at = max(since_ns, self.watcher.last_change_ns)
-            if recovered_at is not None and reconciled_at is not None:
+            event_ns = max(since_ns, self.watcher.last_change_ns)
+            checks_ok = self.check_round().passed
+            all_ok = checks_ok and all(ok for _, ok, _ in self.managed_state())
+            checks_since = (checks_since or event_ns) if checks_ok else None
+            all_since = (all_since or event_ns) if all_ok else None
+            if checks_at is None and checks_since is not None and now - checks_since >= stable_ns:
+                checks_at = checks_since
+            if all_since is not None and now - all_since >= stable_ns:
+                all_at = all_since
+                checks_at = checks_at or all_since
                 break
-            if now >= deadline_ns and (ok_since is None or recovered_at is not None):
-                break  # out of time (a stability window already under way may finish)
-            if ok_since is not None and recovered_at is None:
-                wait_ns = ok_since + stable_ns - now
-            else:
-                wait_ns = deadline_ns - now
+            if now >= deadline_ns and (all_since is None or all_since > deadline_ns):
+                break  # out of time (a stability window begun in time may still finish)
+            pending = [s + stable_ns - now for s in (checks_since, all_since) if s is not None]
+            wait_ns = min([*pending, deadline_ns - now]) if pending else deadline_ns - now
             await self.watcher.wait_change(max(wait_ns, 1_000_000) / NS_PER_S)
+        recovered_at = all_at or checks_at
         end = recovered_at or time.monotonic_ns()
         cycles = sum(
             1
@@ -184,8 +186,13 @@ class Observer:
             recovery_ms=(recovered_at - since_ns) // NS_PER_MS
             if recovered_at is not None
             else None,
-            reconciled=reconciled_at is not None,
-            reconciled_at_ns=reconciled_at,
+            reconciled=all_at is not None,
+            reconciled_at_ns=all_at,
             reconcile_cycles=cycles,
             last_round=self.check_round(),
         )
+
+
+def _renew_time(obj: RawObject | None) -> str | None:
+    spec = (obj or {}).get("spec") or {}
+    return str(spec.get("renewTime") or spec.get("acquireTime") or "") or None

@@ -5,11 +5,13 @@ stuck children or its own stuck resources. Revert removes the finalizer, letting
 deletion complete.
 """
 
+import json
 from collections.abc import Sequence
 
 from pydantic import Field, field_validator
 
-from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, PlannedChange
+from operator_chaos.injection import targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import (
     CHAOS_GROUP,
@@ -23,6 +25,10 @@ from operator_chaos.injection.fields import (
     targets_chaos_api,
 )
 from operator_chaos.injection.labels import label_key_problem
+from operator_chaos.injection.protocol import Plan, Scope
+from operator_chaos.kube.port import KubeClient, PatchType
+from operator_chaos.safety.ledger import RollbackRecord, RunLedger
+from operator_chaos.safety.policy import Footprint
 
 DEFAULT_FINALIZER = f"{CHAOS_GROUP}/block"
 CLEANUP_FINALIZER = f"{CHAOS_GROUP}/cleanup"
@@ -95,3 +101,137 @@ SPEC = TypeSpec(
     params=Params,
     summary="Hold an object in Terminating with a finalizer nobody removes.",
 )
+
+
+class FinalizerBlock:
+    """Adds one finalizer (optionally deletes the object); revert removes that finalizer only."""
+
+    spec = SPEC
+
+    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
+        assert isinstance(params, Params)
+        ref, obj = await targets.locate(
+            kube, params.api_version, params.kind, params.name, params.namespace or scope.namespace
+        )
+        finalizers = list(obj["metadata"].get("finalizers") or [])
+        if params.finalizer in finalizers:
+            raise targets.InjectionRefused(
+                f"{ref} already has finalizer {params.finalizer}: refusing, since removing it"
+                " afterwards would take away somebody else's finalizer"
+            )
+        changes = [
+            PlannedChange(
+                target=str(ref),
+                field="metadata.finalizers",
+                before=json.dumps(finalizers),
+                after=json.dumps([*finalizers, params.finalizer]),
+            )
+        ]
+        if params.delete_after_inject:
+            changes.append(
+                PlannedChange(
+                    target=str(ref),
+                    field="metadata.deletionTimestamp",
+                    before="unset",
+                    after="set (delete issued)",
+                )
+            )
+        return Plan(
+            footprint=Footprint(
+                targets=(ref,),
+                namespaces=frozenset({ref.namespace}) if ref.namespace else frozenset(),
+            ),
+            changes=tuple(changes),
+            state={"uid": obj["metadata"]["uid"]},
+        )
+
+    async def inject(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
+    ) -> Sequence[str]:
+        assert isinstance(params, Params)
+        (ref,) = plan.footprint.targets
+        uid = plan.state["uid"]
+        record = await ledger.put(
+            ledger.new_record(
+                self.spec.injection_type,
+                ref,
+                {
+                    "finalizer": params.finalizer,
+                    "uid": uid,
+                    "deleteAfterInject": params.delete_after_inject,
+                },
+            )
+        )
+
+        async def add() -> None:
+            obj = await kube.get(ref)
+            if obj["metadata"]["uid"] != uid:
+                raise targets.InjectionRefused(
+                    f"{ref} was replaced since planning; not touching it"
+                )
+            current = obj["metadata"].get("finalizers")
+            ops: list[dict[str, object]] = [
+                {
+                    "op": "test",
+                    "path": "/metadata/resourceVersion",
+                    "value": obj["metadata"]["resourceVersion"],
+                }
+            ]
+            if current:
+                ops.append(
+                    {"op": "add", "path": "/metadata/finalizers/-", "value": params.finalizer}
+                )
+            else:
+                ops.append(
+                    {"op": "add", "path": "/metadata/finalizers", "value": [params.finalizer]}
+                )
+            await kube.patch(ref, ops, PatchType.JSON)
+
+        await targets.retry_stale(add)
+        done = [f"added finalizer {params.finalizer} to {ref}"]
+        if params.delete_after_inject:
+            await kube.delete(ref, uid=uid)
+            done.append(f"deleted {ref}: it stays Terminating while the finalizer holds it")
+        await ledger.mark(record, "applied")
+        return done
+
+    async def confirm(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
+    ) -> Sequence[str]:
+        assert isinstance(params, Params)
+        (ref,) = plan.footprint.targets
+        obj = await kube.get_or_none(ref)
+        if obj is None:
+            return [f"{ref} is gone: the finalizer is NOT holding it"]
+        held = params.finalizer in (obj["metadata"].get("finalizers") or [])
+        state = "Terminating" if obj["metadata"].get("deletionTimestamp") else "present"
+        return [f"{ref} {state}, finalizer {params.finalizer} {'present' if held else 'MISSING'}"]
+
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
+        ref = record.target.ref
+        finalizer = str(record.data["finalizer"])
+
+        async def remove() -> str:
+            obj = await kube.get_or_none(ref)
+            if obj is None:
+                return f"{ref}: gone; nothing to remove"
+            if obj["metadata"]["uid"] != record.data.get("uid"):
+                return f"{ref}: replaced by a new object; its finalizers are not ours"
+            finalizers = list(obj["metadata"].get("finalizers") or [])
+            if finalizer not in finalizers:
+                return f"{ref}: finalizer {finalizer} already removed"
+            index = finalizers.index(finalizer)
+            await kube.patch(
+                ref,
+                [
+                    {"op": "test", "path": f"/metadata/finalizers/{index}", "value": finalizer},
+                    {"op": "remove", "path": f"/metadata/finalizers/{index}"},
+                ],
+                PatchType.JSON,
+            )
+            return f"{ref}: removed finalizer {finalizer}"
+
+        return await targets.retry_stale(remove)
+
+
+INJECTOR = FinalizerBlock()

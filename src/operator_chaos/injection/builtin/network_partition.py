@@ -11,10 +11,22 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from operator_chaos.api.v1alpha1 import DangerLevel, Duration, ExperimentSpec, InjectionType
+from operator_chaos.api.v1alpha1 import (
+    DangerLevel,
+    Duration,
+    ExperimentSpec,
+    InjectionType,
+    PlannedChange,
+)
 from operator_chaos.api.v1alpha1.durations import format_duration
+from operator_chaos.injection import targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, PodSelector
+from operator_chaos.injection.protocol import Plan, Scope
+from operator_chaos.kube.port import KubeClient, ResourceRef
+from operator_chaos.safety import labels
+from operator_chaos.safety.ledger import RollbackRecord, RunLedger
+from operator_chaos.safety.policy import Footprint
 
 
 class Direction(StrEnum):
@@ -75,3 +87,98 @@ SPEC = TypeSpec(
     summary="Isolate pods with a deny-all NetworkPolicy until the fault is reverted.",
     affects_pods=True,
 )
+
+
+class NetworkPartition:
+    """Creates a deny-all NetworkPolicy over the selected pods; revert deletes exactly it."""
+
+    spec = SPEC
+
+    @staticmethod
+    def _policy_name(scope: Scope) -> str:
+        return f"chaos-partition-{scope.run_id}"
+
+    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
+        assert isinstance(params, Params)
+        namespace = targets.need_namespace(scope, "NetworkPartition")
+        pods = await targets.live_pods(kube, namespace, params.label_selector)
+        ref = ResourceRef(
+            "networking.k8s.io/v1", "NetworkPolicy", self._policy_name(scope), namespace
+        )
+        types = (
+            ["Ingress", "Egress"]
+            if params.direction is Direction.BOTH
+            else [params.direction.value]
+        )
+        return Plan(
+            footprint=Footprint(
+                targets=(ref,),
+                namespaces=frozenset({namespace}),
+                pods_affected=len(pods),
+                affects_pods=True,
+            ),
+            changes=(
+                PlannedChange(
+                    target=str(ref),
+                    field="(object)",
+                    before="absent",
+                    after=f"deny all {'+'.join(types)} for pods {params.label_selector}",
+                ),
+            ),
+            state={"policyTypes": types, "pods": [p["metadata"]["name"] for p in pods]},
+        )
+
+    async def inject(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
+    ) -> Sequence[str]:
+        assert isinstance(params, Params)
+        (ref,) = plan.footprint.targets
+        record = await ledger.put(
+            ledger.new_record(self.spec.injection_type, ref, {"runId": scope.run_id})
+        )
+        await kube.create(
+            {
+                "apiVersion": ref.api_version,
+                "kind": ref.kind,
+                "metadata": {
+                    "name": ref.name,
+                    "namespace": ref.namespace,
+                    "labels": labels.managed(
+                        scope.run_id, "fault", **{labels.TYPE: str(self.spec.injection_type)}
+                    ),
+                    "annotations": {labels.EXPIRES: scope.expires_at.isoformat()},
+                },
+                "spec": {
+                    "podSelector": targets.to_label_selector(params.label_selector),
+                    "policyTypes": list(plan.state["policyTypes"]),
+                    # No ingress/egress rules: everything the policy types cover is denied.
+                },
+            }
+        )
+        await ledger.mark(record, "applied")
+        return [f"created {ref} isolating {len(plan.state['pods'])} pod(s)"]
+
+    async def confirm(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
+    ) -> Sequence[str]:
+        assert isinstance(params, Params)
+        (ref,) = plan.footprint.targets
+        policy = await kube.get_or_none(ref)
+        if policy is None:
+            return [f"{ref} is missing: the partition is NOT in effect"]
+        pods = await targets.live_pods(kube, ref.namespace or "", params.label_selector)
+        return [f"{ref} denies {'+'.join(policy['spec']['policyTypes'])} for {len(pods)} pod(s)"]
+
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
+        ref = record.target.ref
+        policy = await kube.get_or_none(ref)
+        if policy is None:
+            return f"{ref}: already gone"
+        owner = (policy["metadata"].get("labels") or {}).get(labels.RUN)
+        if owner != record.data.get("runId"):
+            return f"{ref}: not ours (run {owner!r}); left in place"
+        await kube.delete(ref, uid=policy["metadata"]["uid"])
+        return f"{ref}: deleted"
+
+
+INJECTOR = NetworkPartition()

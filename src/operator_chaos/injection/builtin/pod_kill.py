@@ -5,13 +5,19 @@ ReplicaSet) must notice and bring replacements up. Revert has nothing to restore
 the deletion itself, and recovery is entirely the cluster's job.
 """
 
+import random
 from collections.abc import Sequence
 
 from pydantic import Field
 
-from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, PlannedChange
+from operator_chaos.injection import targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, LabelSelector
+from operator_chaos.injection.protocol import Plan, Scope
+from operator_chaos.kube.port import KubeClient, ResourceRef
+from operator_chaos.safety.ledger import RollbackRecord, RunLedger
+from operator_chaos.safety.policy import Footprint
 
 
 class Params(InjectionParams):
@@ -59,3 +65,70 @@ SPEC = TypeSpec(
     affects_pods=True,
     instantaneous=True,
 )
+
+
+class PodKill:
+    """Deletes ``count`` randomly chosen live pods; there is nothing to put back afterwards."""
+
+    spec = SPEC
+
+    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
+        assert isinstance(params, Params)
+        namespace = targets.need_namespace(scope, "PodKill")
+        pods = await targets.live_pods(kube, namespace, params.label_selector)
+        count = params.count if params.count is not None else scope.count
+        chosen = random.sample(pods, min(count, len(pods)))
+        refs = tuple(ResourceRef("v1", "Pod", p["metadata"]["name"], namespace) for p in chosen)
+        return Plan(
+            footprint=Footprint(
+                targets=refs,
+                namespaces=frozenset({namespace}),
+                pods_affected=len(pods),
+                affects_pods=True,
+            ),
+            changes=tuple(
+                PlannedChange(target=str(ref), field="(pod)", before="running", after="deleted")
+                for ref in refs
+            ),
+            state={"uids": {p["metadata"]["name"]: p["metadata"]["uid"] for p in chosen}},
+        )
+
+    async def inject(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
+    ) -> Sequence[str]:
+        done = []
+        for ref in plan.footprint.targets:
+            uid = plan.state["uids"][ref.name]
+            record = await ledger.put(
+                ledger.new_record(self.spec.injection_type, ref, {"uid": uid})
+            )
+            # The uid precondition makes sure we delete the pod we planned to, not a namesake.
+            await kube.delete(ref, uid=uid)
+            await ledger.mark(record, "applied")
+            done.append(f"deleted {ref}")
+        return done
+
+    async def confirm(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
+    ) -> Sequence[str]:
+        seen = []
+        for ref in plan.footprint.targets:
+            pod = await kube.get_or_none(ref)
+            gone = pod is None or pod["metadata"]["uid"] != plan.state["uids"][ref.name]
+            state = (
+                "gone"
+                if gone
+                else "terminating"
+                if pod and pod["metadata"].get("deletionTimestamp")
+                else "still running"
+            )
+            seen.append(f"{ref}: {state}")
+        return seen
+
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
+        return (
+            f"{record.target.ref}: nothing to restore (a deleted pod is replaced by its controller)"
+        )
+
+
+INJECTOR = PodKill()

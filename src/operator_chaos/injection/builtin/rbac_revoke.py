@@ -4,14 +4,20 @@ Breaks: the operator's service account loses its permissions, so every API call 
 forbidden until the binding is restored. Revert writes the original subjects back.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field, field_validator
 
-from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, PlannedChange
+from operator_chaos.injection import targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, NamespaceName, ResourceName, namespace_allowed
+from operator_chaos.injection.protocol import Plan, Scope
+from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef
+from operator_chaos.safety.ledger import RollbackRecord, RunLedger
+from operator_chaos.safety.policy import Footprint
 
 PROTECTED_BINDINGS = frozenset({"cluster-admin"})
 
@@ -65,3 +71,200 @@ SPEC = TypeSpec(
     params=Params,
     summary="Remove the subjects of a (Cluster)RoleBinding so the operator loses its permissions.",
 )
+
+
+class RBACRevoke:
+    """Empties a binding's subjects; revert puts the exact original list back."""
+
+    spec = SPEC
+
+    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
+        assert isinstance(params, Params)
+        namespace = None
+        if params.binding_type is BindingType.ROLE_BINDING:
+            namespace = params.namespace or targets.need_namespace(scope, "RBACRevoke")
+        ref, obj = await targets.locate(
+            kube,
+            "rbac.authorization.k8s.io/v1",
+            params.binding_type.value,
+            params.binding_name,
+            namespace,
+        )
+        subjects = obj.get("subjects") or []
+        if not subjects:
+            raise targets.InjectionRefused(f"{ref} has no subjects: nothing to revoke")
+        return Plan(
+            footprint=Footprint(
+                targets=(ref,), namespaces=frozenset({namespace}) if namespace else frozenset()
+            ),
+            changes=(
+                PlannedChange(
+                    target=str(ref), field="subjects", before=_names(subjects), after="[]"
+                ),
+            ),
+            state={
+                "uid": obj["metadata"]["uid"],
+                "roleRef": obj.get("roleRef") or {},
+                "subjects": subjects,
+            },
+        )
+
+    async def inject(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
+    ) -> Sequence[str]:
+        (ref,) = plan.footprint.targets
+
+        async def read() -> RawObject:
+            obj = await kube.get(ref)
+            if obj["metadata"]["uid"] != plan.state["uid"]:
+                raise targets.InjectionRefused(
+                    f"{ref} was replaced since planning; not touching it"
+                )
+            return obj
+
+        obj = await read()
+        record = await ledger.put(
+            ledger.new_record(
+                self.spec.injection_type,
+                ref,
+                {"subjects": obj.get("subjects") or [], "uid": obj["metadata"]["uid"]},
+            )
+        )
+
+        async def revoke() -> None:
+            current = await read()
+            if (current.get("subjects") or []) != record.data["subjects"]:
+                raise targets.InjectionRefused(
+                    f"{ref} subjects changed while recording; retry later"
+                )
+            await kube.patch(
+                ref,
+                [
+                    {
+                        "op": "test",
+                        "path": "/metadata/resourceVersion",
+                        "value": current["metadata"]["resourceVersion"],
+                    },
+                    {"op": "replace", "path": "/subjects", "value": []},
+                ],
+                PatchType.JSON,
+            )
+
+        await targets.retry_stale(revoke)
+        await ledger.mark(record, "applied")
+        return [f"revoked {ref}: removed {_names(record.data['subjects'])}"]
+
+    async def confirm(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
+    ) -> Sequence[str]:
+        (ref,) = plan.footprint.targets
+        now = (await kube.get(ref)).get("subjects") or []
+        found = [f"{ref} now has {len(now)} subject(s)"]
+        probe = await _probe(kube, plan.state["roleRef"], ref.namespace)
+        if probe is None:
+            return found
+        verb, group, resource = probe
+        for subject in plan.state["subjects"]:
+            allowed = await _can(kube, subject, verb, group, resource, ref.namespace)
+            who = _names([subject])
+            found.append(
+                f"{who} may {'STILL' if allowed else 'no longer'} {verb} {resource}"
+                f" (SubjectAccessReview{' — granted elsewhere' if allowed else ''})"
+            )
+        return found
+
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
+        ref = record.target.ref
+        original = record.data["subjects"]
+
+        async def restore() -> str:
+            obj = await kube.get_or_none(ref)
+            if obj is None:
+                return f"{ref}: deleted by someone since; not recreating it"
+            if obj["metadata"]["uid"] != record.data.get("uid"):
+                return f"{ref}: replaced by a new binding; leaving its subjects alone"
+            current = obj.get("subjects") or []
+            if current == original:
+                return f"{ref}: subjects already restored"
+            if current:
+                # Somebody (likely the operator) already set subjects again: theirs stand.
+                return f"{ref}: subjects were changed since the fault ({_names(current)}); left as they are"
+            await kube.patch(
+                ref,
+                [
+                    {
+                        "op": "test",
+                        "path": "/metadata/resourceVersion",
+                        "value": obj["metadata"]["resourceVersion"],
+                    },
+                    {"op": "add", "path": "/subjects", "value": original},
+                ],
+                PatchType.JSON,
+            )
+            return f"{ref}: restored subjects {_names(original)}"
+
+        return await targets.retry_stale(restore)
+
+
+def _names(subjects: Sequence[Mapping[str, Any]]) -> str:
+    parts = []
+    for s in subjects:
+        ns = f"{s['namespace']}/" if s.get("namespace") else ""
+        parts.append(f"{s.get('kind')}:{ns}{s.get('name')}")
+    return "[" + ", ".join(parts) + "]"
+
+
+async def _probe(
+    kube: KubeClient, role_ref: Mapping[str, Any], namespace: str | None
+) -> tuple[str, str, str] | None:
+    """A (verb, group, resource) the bound role grants, to ask the authorizer about."""
+    kind = role_ref.get("kind", "ClusterRole")
+    ref = ResourceRef(
+        "rbac.authorization.k8s.io/v1",
+        kind,
+        role_ref.get("name", ""),
+        namespace if kind == "Role" else None,
+    )
+    role = await kube.get_or_none(ref)
+    for rule in (role or {}).get("rules") or []:
+        verbs = [v for v in rule.get("verbs") or [] if v != "*"]
+        resources = [r for r in rule.get("resources") or [] if r != "*" and "/" not in r]
+        groups = rule.get("apiGroups") or [""]
+        if verbs and resources and groups[0] != "*":
+            return verbs[0], groups[0], resources[0]
+    return None
+
+
+async def _can(
+    kube: KubeClient,
+    subject: Mapping[str, Any],
+    verb: str,
+    group: str,
+    resource: str,
+    namespace: str | None,
+) -> bool:
+    spec: dict[str, Any] = {
+        "resourceAttributes": {"verb": verb, "group": group, "resource": resource}
+    }
+    if namespace:
+        spec["resourceAttributes"]["namespace"] = namespace
+    if subject.get("kind") == "ServiceAccount":
+        sa_ns = subject.get("namespace", namespace or "default")
+        spec["user"] = f"system:serviceaccount:{sa_ns}:{subject['name']}"
+        spec["groups"] = [
+            "system:serviceaccounts",
+            f"system:serviceaccounts:{sa_ns}",
+            "system:authenticated",
+        ]
+    elif subject.get("kind") == "Group":
+        spec["user"] = "operator-chaos-probe"
+        spec["groups"] = [subject["name"]]
+    else:
+        spec["user"] = subject["name"]
+    review = await kube.create(
+        {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
+    )
+    return bool(review.get("status", {}).get("allowed"))
+
+
+INJECTOR = RBACRevoke()

@@ -7,13 +7,18 @@ original failure policy.
 
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, PlannedChange
+from operator_chaos.injection import targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, LabelSelector, ResourceName
+from operator_chaos.injection.protocol import Plan, Scope
+from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef
+from operator_chaos.safety.ledger import RollbackRecord, RunLedger
+from operator_chaos.safety.policy import Footprint
 
 PROTECTED_WEBHOOKS = frozenset(
     {
@@ -90,3 +95,158 @@ SPEC = TypeSpec(
     params=Params,
     summary="Flip an admission webhook's failurePolicy (Fail/Ignore).",
 )
+
+
+class WebhookDisrupt:
+    """Sets every entry's failurePolicy in one webhook configuration; revert restores each."""
+
+    spec = SPEC
+
+    @staticmethod
+    def _kind(params: Params) -> str:
+        if params.webhook_type is WebhookType.MUTATING:
+            return "MutatingWebhookConfiguration"
+        return "ValidatingWebhookConfiguration"
+
+    async def _configs(self, kube: KubeClient, params: Params) -> list[RawObject]:
+        api = "admissionregistration.k8s.io/v1"
+        kind = self._kind(params)
+        if params.webhook_name:
+            _, obj = await targets.locate(kube, api, kind, params.webhook_name, None)
+            return [obj]
+        listed = await kube.list(api, kind, label_selector=params.webhook_label_selector)
+        if not listed.items:
+            raise targets.InjectionRefused(
+                f"no {kind} matches labels {params.webhook_label_selector!r}"
+            )
+        return listed.items
+
+    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
+        assert isinstance(params, Params)
+        changes = []
+        refs = []
+        for config in await self._configs(kube, params):
+            ref = ResourceRef.of(config)
+            refs.append(ref)
+            for hook in config.get("webhooks") or []:
+                before = hook.get("failurePolicy")
+                changes.append(
+                    PlannedChange(
+                        target=str(ref),
+                        field=f"webhooks[name={hook['name']}].failurePolicy",
+                        before=str(before) if before else "unset",
+                        after=params.value.value,
+                    )
+                )
+        if all(c.before == c.after for c in changes):
+            raise targets.InjectionRefused(
+                f"every webhook already has failurePolicy {params.value.value}: nothing to disrupt"
+            )
+        return Plan(footprint=Footprint(targets=tuple(refs)), changes=tuple(changes))
+
+    async def inject(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
+    ) -> Sequence[str]:
+        assert isinstance(params, Params)
+        done = []
+        for ref in plan.footprint.targets:
+            config = await kube.get(ref)
+            entries = [
+                {"name": h["name"], "failurePolicy": h.get("failurePolicy")}
+                for h in config.get("webhooks") or []
+            ]
+            record = await ledger.put(
+                ledger.new_record(
+                    self.spec.injection_type,
+                    ref,
+                    {
+                        "entries": entries,
+                        "value": params.value.value,
+                        "uid": config["metadata"]["uid"],
+                    },
+                )
+            )
+
+            async def disrupt(ref: ResourceRef = ref) -> None:
+                current = await kube.get(ref)
+                ops: list[dict[str, Any]] = [
+                    {
+                        "op": "test",
+                        "path": "/metadata/resourceVersion",
+                        "value": current["metadata"]["resourceVersion"],
+                    }
+                ]
+                for i, _ in enumerate(current.get("webhooks") or []):
+                    ops.append(
+                        {
+                            "op": "add",
+                            "path": f"/webhooks/{i}/failurePolicy",
+                            "value": params.value.value,
+                        }
+                    )
+                await kube.patch(ref, ops, PatchType.JSON)
+
+            await targets.retry_stale(disrupt)
+            await ledger.mark(record, "applied")
+            done.append(
+                f"set failurePolicy={params.value.value} on {len(entries)} webhook(s) of {ref}"
+            )
+        return done
+
+    async def confirm(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
+    ) -> Sequence[str]:
+        assert isinstance(params, Params)
+        seen = []
+        for ref in plan.footprint.targets:
+            config = await kube.get_or_none(ref)
+            for hook in (config or {}).get("webhooks") or []:
+                seen.append(
+                    f"{ref} webhook {hook['name']}: effective failurePolicy {hook.get('failurePolicy')}"
+                )
+        return seen or ["webhook configuration is gone"]
+
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
+        ref = record.target.ref
+        injected = record.data["value"]
+        originals = {e["name"]: e.get("failurePolicy") for e in record.data["entries"]}
+
+        async def restore() -> str:
+            config = await kube.get_or_none(ref)
+            if config is None:
+                return f"{ref}: gone; nothing to restore"
+            if config["metadata"]["uid"] != record.data.get("uid"):
+                return f"{ref}: replaced by a new object; leaving it alone"
+            ops: list[dict[str, Any]] = [
+                {
+                    "op": "test",
+                    "path": "/metadata/resourceVersion",
+                    "value": config["metadata"]["resourceVersion"],
+                }
+            ]
+            notes = []
+            for i, hook in enumerate(config.get("webhooks") or []):
+                name = hook["name"]
+                if name not in originals:
+                    continue  # an entry added after the fault is not ours to change
+                current, original = hook.get("failurePolicy"), originals[name]
+                if current == original:
+                    continue
+                if current != injected:
+                    notes.append(f"{name} changed to {current} since the fault; left as is")
+                    continue
+                path = f"/webhooks/{i}/failurePolicy"
+                ops.append(
+                    {"op": "remove", "path": path}
+                    if original is None
+                    else {"op": "replace", "path": path, "value": original}
+                )
+                notes.append(f"{name}: {injected} -> {original or 'unset'}")
+            if len(ops) > 1:
+                await kube.patch(ref, ops, PatchType.JSON)
+            return f"{ref}: " + ("; ".join(notes) if notes else "already restored")
+
+        return await targets.retry_stale(restore)
+
+
+INJECTOR = WebhookDisrupt()

@@ -1,0 +1,48 @@
+"""``operator-chaos clean``: revert faults left behind by crashed or expired runs."""
+
+import asyncio
+import json
+
+import click
+
+from operator_chaos.cli import common
+
+
+@click.command()
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Also revert runs that still look alive (their process or lease).",
+)
+@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text")
+@common.cluster_options
+def clean(
+    everything: bool,
+    output: str,
+    kubeconfig: str | None,
+    context: str | None,
+    ledger_namespace: str,
+) -> None:
+    """Revert every recorded fault whose run is gone or whose TTL has passed (idempotent)."""
+    from operator_chaos.orchestrator import clean as cleaner
+
+    kube = common.connect(kubeconfig, context)
+    click.echo(f"cluster: {kube.server} (context {kube.context or '-'})", err=True)
+
+    async def go() -> cleaner.CleanReport:
+        async with kube:
+            return await cleaner.clean(kube, ledger_namespace, everything=everything)
+
+    report = asyncio.run(go())
+    if output == "json":
+        click.echo(json.dumps(report.__dict__, indent=2))
+        return
+    for line in report.reverted:
+        click.echo(f"restored: {line}")
+    for line in report.skipped:
+        click.echo(f"skipped: {line} (use --all to revert it anyway)")
+    for name in report.removed_ledgers:
+        click.echo(f"removed ledger {name}")
+    if not (report.reverted or report.skipped or report.removed_ledgers):
+        click.echo("nothing to clean")

@@ -1,0 +1,231 @@
+"""``operator-chaos run`` and ``suite``: run experiments against a cluster and report."""
+
+import asyncio
+import signal
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from operator_chaos.cli import common
+
+if TYPE_CHECKING:
+    from operator_chaos.kube.client import LightkubeClient
+    from operator_chaos.load.experiments import LoadedExperiment
+    from operator_chaos.orchestrator.events import ProgressSink
+    from operator_chaos.orchestrator.lifecycle import RunOptions, RunOutcome
+
+FORMATS = ("json", "junit", "markdown", "html")
+
+
+def _duration(_: click.Context, __: click.Parameter, value: str | None) -> timedelta | None:
+    if value is None:
+        return None
+    from operator_chaos.api.v1alpha1 import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def run_options(func: common.F) -> common.F:
+    """Options shared by ``run`` and ``suite``."""
+    for option in reversed(
+        [
+            click.option(
+                "--knowledge",
+                type=click.Path(exists=True, dir_okay=False),
+                default=None,
+                help="Operator knowledge model (default: knowledge/<operator>.yaml above the file).",
+            ),
+            click.option("--dry-run", is_flag=True, help="Print the exact plan; change nothing."),
+            click.option(
+                "--hold",
+                callback=_duration,
+                default=None,
+                help="Hold each fault this long instead of injection.ttl (e.g. 5s).",
+            ),
+            click.option(
+                "--stability",
+                callback=_duration,
+                default="2s",
+                show_default=True,
+                help="How long checks must keep passing to count as recovered.",
+            ),
+            click.option(
+                "--report-dir",
+                type=click.Path(file_okay=False),
+                default=None,
+                help="Write reports here (all formats unless --format is given).",
+            ),
+            click.option(
+                "--format",
+                "formats",
+                type=click.Choice(FORMATS),
+                multiple=True,
+                help="Report format(s); without --report-dir one format goes to stdout.",
+            ),
+            click.option(
+                "--set",
+                "overrides",
+                multiple=True,
+                metavar="PATH=VALUE",
+                help="Override a field, e.g. --set spec.injection.ttl=30s (repeatable).",
+            ),
+        ]
+    ):
+        func = option(func)
+    return common.cluster_options(func)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
+@run_options
+def run(files: tuple[str, ...], **opts: Any) -> None:
+    """Run the experiments in FILES (files or directories), one after another."""
+    _execute(files, parallel=1, cooldown=timedelta(0), max_tier=None, **opts)
+
+
+@click.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 32),
+    default=1,
+    show_default=True,
+    help="Targets to run at the same time (one experiment per target at a time).",
+)
+@click.option(
+    "--cooldown",
+    callback=_duration,
+    default="10s",
+    show_default=True,
+    help="Pause between two experiments on the same target.",
+)
+@click.option(
+    "--max-tier", type=click.IntRange(1, 6), default=None, help="Skip experiments above this tier."
+)
+@run_options
+def suite(
+    directory: str, parallel: int, cooldown: timedelta, max_tier: int | None, **opts: Any
+) -> None:
+    """Run every experiment under DIRECTORY with one consolidated report."""
+    _execute((directory,), parallel=parallel, cooldown=cooldown, max_tier=max_tier, **opts)
+
+
+def _execute(
+    files: tuple[str, ...],
+    *,
+    parallel: int,
+    cooldown: timedelta,
+    max_tier: int | None,
+    knowledge: str | None,
+    dry_run: bool,
+    hold: timedelta | None,
+    stability: timedelta,
+    report_dir: str | None,
+    formats: tuple[str, ...],
+    overrides: tuple[str, ...],
+    kubeconfig: str | None,
+    context: str | None,
+    ledger_namespace: str,
+) -> None:
+    from operator_chaos.cli import render
+
+    items = common.load_experiments(files, overrides)
+    if max_tier is not None:
+        skipped = [i for i in items if i.experiment.spec.tier > max_tier]
+        items = [i for i in items if i.experiment.spec.tier <= max_tier]
+        for item in skipped:
+            click.echo(
+                f"skipping {item.experiment.metadata.name} (tier {item.experiment.spec.tier} > {max_tier})",
+                err=True,
+            )
+        if not items:
+            raise click.UsageError(f"no experiments at tier {max_tier} or below")
+    if len(formats) > 1 and report_dir is None:
+        raise click.UsageError("several --format values need --report-dir")
+    knowledge_of = {id(i): common.find_knowledge(i, knowledge) for i in items}
+    kube = common.connect(kubeconfig, context)
+    verb = "planning against" if dry_run else "about to change"
+    click.echo(f"cluster: {kube.server} (context {kube.context or '-'}); {verb} it", err=True)
+
+    def options_for(item: "LoadedExperiment") -> "RunOptions":
+        from operator_chaos.orchestrator.lifecycle import RunOptions
+
+        return RunOptions(
+            dry_run=dry_run,
+            hold=hold,
+            stability=stability,
+            tool_namespace=ledger_namespace,
+            knowledge=knowledge_of[id(item)],
+        )
+
+    started = datetime.now(UTC)
+    with render.progress_view() as view:
+        outcomes = asyncio.run(_run_all(kube, items, options_for, parallel, cooldown, view))
+    _report(outcomes, started, kube.server, report_dir, formats, dry_run)
+    sys.exit(int(common.exit_status(outcomes, dry_run)))
+
+
+async def _run_all(
+    kube: "LightkubeClient",
+    items: list["LoadedExperiment"],
+    options_for: "Callable[[LoadedExperiment], RunOptions]",
+    parallel: int,
+    cooldown: timedelta,
+    view: "ProgressSink",
+) -> list["RunOutcome"]:
+    from operator_chaos.orchestrator import suite
+
+    main = asyncio.current_task()
+    assert main is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, main.cancel)
+    try:
+        return await suite.run_suite(
+            kube,
+            items,
+            options_for,
+            parallel=parallel,
+            cooldown=cooldown,
+            sink=view,
+        )
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await kube.close()
+
+
+def _report(
+    outcomes: list["RunOutcome"],
+    started: datetime,
+    server: str,
+    report_dir: str | None,
+    formats: tuple[str, ...],
+    dry_run: bool,
+) -> None:
+    from operator_chaos.api.v1alpha1 import SuiteResult
+    from operator_chaos.report import base, text
+
+    result = SuiteResult(
+        started_at=started,
+        ended_at=datetime.now(UTC),
+        cluster=server,
+        results=[o.result for o in outcomes],
+    )
+    for outcome in outcomes:
+        if outcome.error is not None:
+            click.echo(f"error: {outcome.result.experiment}: {outcome.error}", err=True)
+    click.echo(text.verdict_table(result), err=True)
+    if report_dir is not None:
+        paths = base.write_reports(result, Path(report_dir), formats or FORMATS)
+        for path in paths:
+            click.echo(f"report: {path}", err=True)
+    elif formats:
+        click.echo(base.FORMATS[formats[0]].render(result))
