@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "clean": ("operator_chaos.cli.clean:clean", "Revert every fault whose run is gone or expired."),
     "preflight": ("operator_chaos.cli.preflight:preflight", "Check cluster access and targets."),
     "sandbox": ("operator_chaos.cli.sandbox:sandbox", "Local Kubernetes control plane to try it."),
+    "demo": ("operator_chaos.cli.demo:demo", "Sandbox + seed experiments + reports, end to end."),
     "version": ("operator_chaos.cli.app:version", "Print the version."),
 }
 

@@ -68,9 +68,8 @@ class LiveView:
             phase = event.phase.value
         self.rows[event.experiment] = (phase, event.message)
         if event.level != "info":
-            self.live.console.print(
-                f"[{'red' if event.level == 'error' else 'yellow'}]{event.experiment}: {event.message}[/]"
-            )
+            colour = "red" if event.level == "error" else "yellow"
+            self.live.console.print(f"[{colour}]{event.experiment}: {event.message}[/]")
         self.live.update(self._table())  # type: ignore[arg-type]
 
     def __enter__(self) -> "LiveView":

@@ -3,9 +3,9 @@
 import asyncio
 import signal
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -40,7 +40,7 @@ def run_options(func: common.F) -> common.F:
                 "--knowledge",
                 type=click.Path(exists=True, dir_okay=False),
                 default=None,
-                help="Operator knowledge model (default: knowledge/<operator>.yaml above the file).",
+                help="Operator knowledge model (default: knowledge/<operator>.yaml found above).",
             ),
             click.option("--dry-run", is_flag=True, help="Print the exact plan; change nothing."),
             click.option(
@@ -142,7 +142,8 @@ def _execute(
         items = [i for i in items if i.experiment.spec.tier <= max_tier]
         for item in skipped:
             click.echo(
-                f"skipping {item.experiment.metadata.name} (tier {item.experiment.spec.tier} > {max_tier})",
+                f"skipping {item.experiment.metadata.name}"
+                f" (tier {item.experiment.spec.tier} > {max_tier})",
                 err=True,
             )
         if not items:
@@ -228,4 +229,4 @@ def _report(
         for path in paths:
             click.echo(f"report: {path}", err=True)
     elif formats:
-        click.echo(base.FORMATS[formats[0]].render(result))
+        click.echo(base.FORMATS[formats[0]].render(result), nl=False)

@@ -65,22 +65,3 @@ class Injector(Protocol):
 
 class InjectionFailed(OperatorChaosError):
     """An injector could not make its change (the lifecycle reverts what was recorded)."""
-
-
-def _conforms() -> None:  # pragma: no cover - type-checking aid only
-    """Let mypy check every built-in injector against the protocol."""
-    from operator_chaos.injection.builtin import (
-        finalizer_block,
-        network_partition,
-        pod_kill,
-        rbac_revoke,
-        webhook_disrupt,
-    )
-
-    _: list[Injector] = [
-        pod_kill.INJECTOR,
-        network_partition.INJECTOR,
-        finalizer_block.INJECTOR,
-        rbac_revoke.INJECTOR,
-        webhook_disrupt.INJECTOR,
-    ]

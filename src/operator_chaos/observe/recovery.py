@@ -7,9 +7,9 @@ for a whole stability window; its time is taken from the watch event that comple
 """
 
 import time
-from datetime import UTC, datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from operator_chaos.api.v1alpha1 import CheckOutcome, CheckRound, SteadyStateCheck

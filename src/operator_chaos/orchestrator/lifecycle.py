@@ -13,8 +13,8 @@ import logging
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import TypeVar
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from operator_chaos.api.v1alpha1 import (
     CheckRound,
@@ -41,7 +41,7 @@ from operator_chaos.load.experiments import LoadedExperiment
 from operator_chaos.observe.recovery import ManagedExpectation, Observer
 from operator_chaos.orchestrator import checkpoints, clean, results
 from operator_chaos.orchestrator.events import Progress, ProgressSink, discard
-from operator_chaos.safety import labels, ledger, lease, policy
+from operator_chaos.safety import labels, lease, ledger, policy
 from operator_chaos.safety.owner import Owner
 
 log = logging.getLogger(__name__)
@@ -172,14 +172,14 @@ def expectations(
     for comp in knowledge.components:
         if comp.name == component:
             found = True
-            for res in comp.managed_resources:
-                managed.append(
-                    ManagedExpectation(
-                        ref=ResourceRef(res.api_version, res.kind, res.name, res.namespace),
-                        labels=dict(res.labels),
-                        expected_spec=dict(res.expected_spec),
-                    )
+            managed.extend(
+                ManagedExpectation(
+                    ref=ResourceRef(res.api_version, res.kind, res.name, res.namespace),
+                    labels=dict(res.labels),
+                    expected_spec=dict(res.expected_spec),
                 )
+                for res in comp.managed_resources
+            )
         else:
             collateral.extend(comp.steady_state.checks)
     warning = None if found else f"component {component!r} is not in the knowledge model"
@@ -198,7 +198,7 @@ class RunOutcome:
 async def run_experiment(
     kube: KubeClient,
     loaded: LoadedExperiment,
-    options: RunOptions = RunOptions(),  # noqa: B008 - frozen dataclass
+    options: RunOptions = RunOptions(),
     sink: ProgressSink = discard,
 ) -> RunOutcome:
     """Run one experiment. Outcomes and refusals are returned, never raised."""

@@ -88,7 +88,9 @@ def write_reports(
     paths = []
     for reporter, text in rendered:
         path = directory / f"{stem}{reporter.extension}"
-        _write_atomic(path, text.encode("utf-8"))
+        # backslashreplace: a lone surrogate becomes "\\udXXX" (a valid JSON escape) instead
+        # of losing the whole report to a UnicodeEncodeError at the end of a run.
+        _write_atomic(path, text.encode("utf-8", errors="backslashreplace"))
         paths.append(path)
     return paths
 

@@ -19,9 +19,13 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 def render(suite: SuiteResult) -> str:
     """Every field (defaults included, so readers need not know them), indent 2, newline-ended.
 
-    Key order is the models' field order, which is fixed, so output is deterministic.
+    Key order is the models' field order, which is fixed, so output is deterministic. The
+    stdlib encoder is used rather than ``model_dump_json`` because the latter refuses lone
+    surrogates (possible in text decoded from API responses); here they survive as ``\\udXXX``
+    escapes when the file is written (see ``base.write_reports``).
     """
-    return suite.model_dump_json(by_alias=True, indent=2) + "\n"
+    data = suite.model_dump(mode="json", by_alias=True)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def report_json_schema() -> dict[str, Any]:

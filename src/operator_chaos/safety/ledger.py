@@ -10,6 +10,7 @@ Each record carries a SHA-256 of its canonical JSON: a record edited by hand or 
 refused loudly instead of being "reverted" with wrong data.
 """
 
+import contextlib
 import hashlib
 import json
 import secrets
@@ -208,7 +209,7 @@ async def ensure_namespace(kube: KubeClient, namespace: str) -> None:
     """Create the tool's namespace if it does not exist yet."""
     if await kube.get_or_none(ResourceRef("v1", "Namespace", namespace)) is not None:
         return
-    try:
+    with contextlib.suppress(kube_errors.Conflict):
         await kube.create(
             {
                 "apiVersion": "v1",
@@ -219,5 +220,3 @@ async def ensure_namespace(kube: KubeClient, namespace: str) -> None:
                 },
             }
         )
-    except kube_errors.Conflict:
-        pass

@@ -7,6 +7,7 @@ the leftover processes through their pid files.
 """
 
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -165,12 +166,10 @@ class Sandbox:
 
     def down(self, progress: Progress = print, *, keep_state: bool = False) -> list[str]:
         """End every recorded process (reverse start order) and remove the state directory."""
-        stopped = []
         order = {name: i for i, name in enumerate(COMPONENTS)}
         tracked = processes.tracked_in(self.pids_dir)
-        for proc in sorted(tracked, key=lambda t: -order.get(t.name, len(order))):
-            if processes.stop(proc):
-                stopped.append(proc.name)
+        by_reverse_start = sorted(tracked, key=lambda t: -order.get(t.name, len(order)))
+        stopped = [proc.name for proc in by_reverse_start if processes.stop(proc)]
         if not keep_state:
             shutil.rmtree(self.dir, ignore_errors=True)
         progress(f"sandbox {self.name!r}: stopped {', '.join(stopped) or 'nothing (not running)'}")
@@ -353,10 +352,8 @@ class Sandbox:
         from operator_chaos.kube import wait
 
         async with kube_client.connect(str(self.kubeconfig)) as kube:
-            try:
+            with contextlib.suppress(kube_errors.Conflict):
                 await kube.create(fake_node(NODE_NAME))
-            except kube_errors.Conflict:
-                pass
 
             def schedulable(node: dict[str, Any] | None) -> bool:
                 taints = (node or {}).get("spec", {}).get("taints") or []

@@ -6,6 +6,7 @@ cluster down) and is recorded as ``<name>.pid`` holding ``pid start-time``. The 
 the processes it started, never an unrelated one that inherited a pid.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -126,10 +127,8 @@ def _signal_group(tracked: Tracked, sig: signal.Signals) -> None:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def record(name: str, pid: int, pid_dir: Path) -> Tracked:

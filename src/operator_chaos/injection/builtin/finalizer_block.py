@@ -25,7 +25,7 @@ from operator_chaos.injection.fields import (
     targets_chaos_api,
 )
 from operator_chaos.injection.labels import label_key_problem
-from operator_chaos.injection.protocol import Plan, Scope
+from operator_chaos.injection.protocol import Injector, Plan, Scope
 from operator_chaos.kube.port import KubeClient, PatchType
 from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 from operator_chaos.safety.policy import Footprint
@@ -107,6 +107,7 @@ class FinalizerBlock:
     """Adds one finalizer (optionally deletes the object); revert removes that finalizer only."""
 
     spec = SPEC
+    verbs = ("get", "patch", "delete")  # on each target's resource; `preflight` checks them
 
     async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
         assert isinstance(params, Params)
@@ -234,4 +235,4 @@ class FinalizerBlock:
         return await targets.retry_stale(remove)
 
 
-INJECTOR = FinalizerBlock()
+INJECTOR: Injector = FinalizerBlock()  # annotated so mypy checks the protocol

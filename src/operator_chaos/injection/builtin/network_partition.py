@@ -22,7 +22,7 @@ from operator_chaos.api.v1alpha1.durations import format_duration
 from operator_chaos.injection import targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, PodSelector
-from operator_chaos.injection.protocol import Plan, Scope
+from operator_chaos.injection.protocol import Injector, Plan, Scope
 from operator_chaos.kube.port import KubeClient, ResourceRef
 from operator_chaos.safety import labels
 from operator_chaos.safety.ledger import RollbackRecord, RunLedger
@@ -93,6 +93,7 @@ class NetworkPartition:
     """Creates a deny-all NetworkPolicy over the selected pods; revert deletes exactly it."""
 
     spec = SPEC
+    verbs = ("create", "get", "delete")  # on each target's resource; `preflight` checks them
 
     @staticmethod
     def _policy_name(scope: Scope) -> str:
@@ -181,4 +182,4 @@ class NetworkPartition:
         return f"{ref}: deleted"
 
 
-INJECTOR = NetworkPartition()
+INJECTOR: Injector = NetworkPartition()  # annotated so mypy checks the protocol

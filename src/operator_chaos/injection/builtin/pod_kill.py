@@ -14,7 +14,7 @@ from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionTy
 from operator_chaos.injection import targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, LabelSelector
-from operator_chaos.injection.protocol import Plan, Scope
+from operator_chaos.injection.protocol import Injector, Plan, Scope
 from operator_chaos.kube.port import KubeClient, ResourceRef
 from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 from operator_chaos.safety.policy import Footprint
@@ -71,6 +71,7 @@ class PodKill:
     """Deletes ``count`` randomly chosen live pods; there is nothing to put back afterwards."""
 
     spec = SPEC
+    verbs = ("list", "delete")  # on each target's resource; `preflight` checks them
 
     async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
         assert isinstance(params, Params)
@@ -131,4 +132,4 @@ class PodKill:
         )
 
 
-INJECTOR = PodKill()
+INJECTOR: Injector = PodKill()  # annotated so mypy checks the protocol

@@ -14,7 +14,7 @@ from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionTy
 from operator_chaos.injection import targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, NamespaceName, ResourceName, namespace_allowed
-from operator_chaos.injection.protocol import Plan, Scope
+from operator_chaos.injection.protocol import Injector, Plan, Scope
 from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef
 from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 from operator_chaos.safety.policy import Footprint
@@ -77,6 +77,7 @@ class RBACRevoke:
     """Empties a binding's subjects; revert puts the exact original list back."""
 
     spec = SPEC
+    verbs = ("get", "patch")  # on each target's resource; `preflight` checks them
 
     async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
         assert isinstance(params, Params)
@@ -188,7 +189,10 @@ class RBACRevoke:
                 return f"{ref}: subjects already restored"
             if current:
                 # Somebody (likely the operator) already set subjects again: theirs stand.
-                return f"{ref}: subjects were changed since the fault ({_names(current)}); left as they are"
+                return (
+                    f"{ref}: subjects were changed since the fault ({_names(current)});"
+                    " left as they are"
+                )
             await kube.patch(
                 ref,
                 [
@@ -267,4 +271,4 @@ async def _can(
     return bool(review.get("status", {}).get("allowed"))
 
 
-INJECTOR = RBACRevoke()
+INJECTOR: Injector = RBACRevoke()  # annotated so mypy checks the protocol

@@ -15,7 +15,7 @@ from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionTy
 from operator_chaos.injection import targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, LabelSelector, ResourceName
-from operator_chaos.injection.protocol import Plan, Scope
+from operator_chaos.injection.protocol import Injector, Plan, Scope
 from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef
 from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 from operator_chaos.safety.policy import Footprint
@@ -101,6 +101,7 @@ class WebhookDisrupt:
     """Sets every entry's failurePolicy in one webhook configuration; revert restores each."""
 
     spec = SPEC
+    verbs = ("get", "list", "patch")  # on each target's resource; `preflight` checks them
 
     @staticmethod
     def _kind(params: Params) -> str:
@@ -197,13 +198,13 @@ class WebhookDisrupt:
         self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
     ) -> Sequence[str]:
         assert isinstance(params, Params)
-        seen = []
+        seen: list[str] = []
         for ref in plan.footprint.targets:
             config = await kube.get_or_none(ref)
-            for hook in (config or {}).get("webhooks") or []:
-                seen.append(
-                    f"{ref} webhook {hook['name']}: effective failurePolicy {hook.get('failurePolicy')}"
-                )
+            seen.extend(
+                f"{ref} webhook {hook['name']}: effective failurePolicy {hook.get('failurePolicy')}"
+                for hook in (config or {}).get("webhooks") or []
+            )
         return seen or ["webhook configuration is gone"]
 
     async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
@@ -249,4 +250,4 @@ class WebhookDisrupt:
         return await targets.retry_stale(restore)
 
 
-INJECTOR = WebhookDisrupt()
+INJECTOR: Injector = WebhookDisrupt()  # annotated so mypy checks the protocol

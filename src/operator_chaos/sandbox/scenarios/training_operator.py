@@ -12,7 +12,6 @@ agent's ingress relay); PyTorchJob ``test-pytorchjob``.
 import asyncio
 import base64
 import http.client
-import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +36,8 @@ LEASE = "training-operator-controller-manager-leader-election"
 METRICS_SERVICE = "training-operator-controller-manager-metrics-service"
 JOB = "test-pytorchjob"
 FIELD_MANAGER = "operator-chaos-sandbox"
+# Never pulled (kwok runs no containers); it documents what the pod stands for.
+IMAGE = f"kubeflow/training-operator:{versions.TRAINING_OPERATOR_VERSION}"
 
 
 def pytorchjob(name: str, *, valid: bool = True) -> RawObject:
@@ -130,7 +131,7 @@ def _objects(cluster_role_rules: list[dict[str, Any]]) -> list[RawObject]:
                         "containers": [
                             {
                                 "name": "training-operator",
-                                "image": f"kubeflow/training-operator:{versions.TRAINING_OPERATOR_VERSION}",
+                                "image": IMAGE,
                                 "ports": [
                                     {"containerPort": 8080, "name": "metrics"},
                                     {"containerPort": 9443, "name": "webhook-server"},
@@ -269,7 +270,8 @@ async def install(sandbox: Sandbox, kube: KubeClient, progress: Callable[[str], 
         timeout=60,
     )
     progress("scenario training-operator: waiting for the operator process ...")
-    assert spec.readyz_port is not None and spec.webhook_proxy_port is not None
+    assert spec.readyz_port is not None
+    assert spec.webhook_proxy_port is not None
     await asyncio.to_thread(_wait_local_ready, spec.readyz_port, 60)
     await _apply(kube, _webhook(ca.cert.read_bytes(), spec.webhook_proxy_port))
     job = pytorchjob(JOB)

@@ -1,0 +1,1 @@
+"""Bytes to validated experiments: YAML positions, validation, sources, overrides, schema."""
