@@ -67,6 +67,15 @@ def status(name: str, output: str) -> None:
         for r in rows:
             mark = "ok" if r.healthy else ("unhealthy" if r.running else "stopped")
             click.echo(f"  {r.name:<24} {mark:<10} pid={r.pid or '-':<8} {r.detail}")
+        for name, w in box.workloads().items():
+            net = (
+                "partitioned" if w.get("egressBlocked") or w.get("ingressBlocked") else "network ok"
+            )
+            click.echo(
+                f"  workload {name:<15} {'running' if w.get('pid') else 'stopped':<10}"
+                f" pid={w.get('pid') or '-':<8} pod={w.get('pod') or '-'} starts={w.get('starts')}"
+                f" restarts={w.get('restarts')} {net}"
+            )
     if not all(r.healthy for r in rows):
         raise SystemExit(1)
 

@@ -217,11 +217,31 @@ async def run_experiment(
             run.verdict = Verdict.INCONCLUSIVE
         run.error = exc
         run.enter(Phase.ABORTED)
+    if options.store_result and not options.dry_run and run.injection is not None:
+        with contextlib.suppress(kube_errors.KubeError):
+            await _compare_with_previous(kube, run, options.tool_namespace)
     result = run.result(options.dry_run)
     if options.store_result and not options.dry_run and run.injection is not None:
         with contextlib.suppress(kube_errors.KubeError):
             await results.store(kube, options.tool_namespace, result)
     return RunOutcome(result, run.error, run.interrupted)
+
+
+async def _compare_with_previous(kube: KubeClient, run: _Run, namespace: str) -> None:
+    """Say how this run compares with the last stored result of the same experiment."""
+    earlier = await results.history(kube, namespace, run.name)
+    if not earlier:
+        return
+    last = earlier[-1]
+    now_ms = run.recovery.recovery_time_ms if run.recovery else None
+    then_ms = last.recovery.recovery_time_ms if last.recovery else None
+    then_verdict = last.verdict.value if last.verdict else "none"
+    text = f"previous run {last.run_id}: {then_verdict}"
+    if now_ms is not None and then_ms is not None:
+        text += f", recovery {then_ms} ms -> {now_ms} ms ({now_ms - then_ms:+d} ms)"
+    if last.verdict is not None and run.verdict is not None and last.verdict != run.verdict:
+        text += f"; verdict changed to {run.verdict.value}"
+    run.event("history", text)
 
 
 async def _lifecycle(kube: KubeClient, run: _Run, options: RunOptions) -> None:

@@ -117,6 +117,15 @@ class Sandbox:
             )
         return rows
 
+    def workloads(self) -> dict[str, dict[str, Any]]:
+        """What the agent reports about each operator process (empty when it reports nothing)."""
+        try:
+            doc = json.loads((self.dir / "agent-status.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        workloads = doc.get("workloads")
+        return workloads if isinstance(workloads, dict) else {}
+
     # -- lifecycle -------------------------------------------------------------------------
 
     def up(self, progress: Progress = print) -> State:
