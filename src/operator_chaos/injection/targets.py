@@ -52,6 +52,11 @@ async def live_pods(kube: KubeClient, namespace: str, selector: str) -> list[Raw
     ]
 
 
+def namespaces_of(ref: ResourceRef) -> frozenset[str]:
+    """The namespace a target lives in, for the gate (none for cluster-scoped objects)."""
+    return frozenset({ref.namespace}) if ref.namespace else frozenset()
+
+
 def to_label_selector(text: str) -> dict[str, Any]:
     """A selector string as a LabelSelector object (for a NetworkPolicy's podSelector)."""
     match_labels: dict[str, str] = {}

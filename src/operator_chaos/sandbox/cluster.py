@@ -409,9 +409,12 @@ class Sandbox:
                 )
             else:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", path)
-            response = conn.getresponse()
-            return response.status, response.read().decode(errors="replace")[:200]
+            try:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                return response.status, response.read().decode(errors="replace")[:200]
+            finally:
+                conn.close()
         except (OSError, http.client.HTTPException) as exc:
             return 0, str(exc)
 

@@ -7,10 +7,12 @@ reconcile loop should detect and repair. Revert writes the original value back.
 import json
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import Field, field_validator
 
 from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType
+from operator_chaos.injection import fieldswap, targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import (
     MAX_VALUE_BYTES,
@@ -24,6 +26,10 @@ from operator_chaos.injection.fields import (
     needs_high,
     targets_chaos_api,
 )
+from operator_chaos.injection.protocol import Injector, Plan, Scope
+from operator_chaos.kube.port import KubeClient
+from operator_chaos.safety.ledger import RollbackRecord, RunLedger
+from operator_chaos.safety.policy import Footprint
 
 _SEGMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 IDENTITY_PATHS = frozenset(
@@ -158,3 +164,66 @@ SPEC = TypeSpec(
     params=Params,
     summary="Set one field of an object to a wrong value; the operator must reconcile it back.",
 )
+
+
+class CRDMutation:
+    """Sets one field of a (custom) resource; revert restores it unless it was changed since."""
+
+    spec = SPEC
+    verbs = ("get", "patch")  # on each target's resource; `preflight` checks them
+
+    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
+        assert isinstance(params, Params)
+        ref, obj = await targets.locate(
+            kube, params.api_version, params.kind, params.name, params.namespace or scope.namespace
+        )
+        path = _path(params)
+        return Plan(
+            footprint=Footprint(
+                targets=(ref,),
+                namespaces=targets.namespaces_of(ref),
+            ),
+            changes=(fieldswap.change(ref, obj, path, _json(params.value)),),
+            state={"uid": obj["metadata"]["uid"]},
+        )
+
+    async def inject(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
+    ) -> Sequence[str]:
+        assert isinstance(params, Params)
+        (ref,) = plan.footprint.targets
+        line = await fieldswap.inject(
+            kube,
+            ledger,
+            self.spec.injection_type,
+            ref,
+            plan.state["uid"],
+            _path(params),
+            _json(params.value),
+        )
+        return [line]
+
+    async def confirm(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
+    ) -> Sequence[str]:
+        assert isinstance(params, Params)
+        (ref,) = plan.footprint.targets
+        return [await fieldswap.read_back(kube, ref, _path(params))]
+
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
+        return await fieldswap.revert(kube, record)
+
+
+def _path(params: Params) -> tuple[str, ...]:
+    return tuple(params.path.split(".")) if params.path else ("spec", params.field or "")
+
+
+def _json(text: str) -> Any:
+    """The value as JSON when it parses (numbers, booleans, objects), else as a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+INJECTOR: Injector = CRDMutation()  # annotated so mypy checks the protocol

@@ -140,7 +140,7 @@ class FinalizerBlock:
         return Plan(
             footprint=Footprint(
                 targets=(ref,),
-                namespaces=frozenset({ref.namespace}) if ref.namespace else frozenset(),
+                namespaces=targets.namespaces_of(ref),
             ),
             changes=tuple(changes),
             state={"uid": obj["metadata"]["uid"]},
