@@ -141,7 +141,8 @@ async def test_field_fault_runs_resilient_and_leaves_the_object_as_it_was(
     result = outcome.result
     assert result.verdict is Verdict.RESILIENT, result.message
     assert result.injection and result.injection.confirmations, "the fault was not confirmed"
-    assert result.revert and result.revert.reverted
+    assert result.revert
+    assert result.revert.reverted
     assert comparable(await kube.get(ref)) == before
 
 
