@@ -140,7 +140,8 @@ async def test_field_fault_runs_resilient_and_leaves_the_object_as_it_was(
     assert outcome.error is None, outcome.error
     result = outcome.result
     assert result.verdict is Verdict.RESILIENT, result.message
-    assert result.injection and result.injection.confirmations, "the fault was not confirmed"
+    assert result.injection is not None
+    assert result.injection.confirmations, "the fault was not confirmed"
     assert result.revert
     assert result.revert.reverted
     assert comparable(await kube.get(ref)) == before
