@@ -12,14 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
-from operator_chaos.api.v1alpha1 import DangerLevel
-from operator_chaos.api.v1alpha1.base import DNSName as _DNSName
-from operator_chaos.api.v1alpha1.base import NamespaceName as _NamespaceName
+from operator_chaos.api.v1alpha1 import DangerLevel, names
+from operator_chaos.api.v1alpha1.names import DNSName as _DNSName
+from operator_chaos.api.v1alpha1.names import NamespaceName as _NamespaceName
 from operator_chaos.injection.base import FieldPath
 from operator_chaos.injection.labels import (
     Operator,
-    label_key_problem,
-    label_value_problem,
     parse_selector,
 )
 
@@ -84,20 +82,6 @@ def _selector(*, positive: bool, structured: bool) -> Callable[[str], str]:
     return check
 
 
-def _label_key(value: str) -> str:
-    problem = label_key_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-def _label_value(value: str) -> str:
-    problem = label_value_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
 DNSName = Annotated[_DNSName, WireType("name")]
 NamespaceName = Annotated[_NamespaceName, WireType("namespace")]
 
@@ -133,19 +117,12 @@ PodSelector = Annotated[
 ]
 """A selector that must also fit a Kubernetes LabelSelector (NetworkPolicy, PDB)."""
 
-LabelKey = Annotated[str, AfterValidator(_label_key), WireType("label key")]
-LabelValue = Annotated[str, AfterValidator(_label_value), WireType("label value")]
-
+LabelKey = Annotated[names.QualifiedName, WireType("label key")]
+LabelValue = Annotated[names.LabelValue, WireType("label value")]
 ApiVersion = Annotated[
-    str,
-    Field(
-        pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9]+((alpha|beta)[0-9]+)?$",
-        description="API version of the target, e.g. apps/v1 or v1",
-    ),
+    names.ApiVersion, Field(description="API version of the target, e.g. apps/v1 or v1")
 ]
-Kind = Annotated[
-    str, Field(pattern=r"^[A-Z][A-Za-z0-9]*$", description="Kind of the target, e.g. Deployment")
-]
+Kind = Annotated[names.Kind, Field(description="Kind of the target, e.g. Deployment")]
 
 
 def _split_list(value: object) -> object:

@@ -8,8 +8,17 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+from operator_chaos.api.v1alpha1.names import label_key_problem, label_value_problem
+
+__all__ = [
+    "Operator",
+    "Requirement",
+    "SelectorError",
+    "label_key_problem",
+    "label_value_problem",
+    "parse_selector",
+]
+
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _SPECIAL = frozenset("=!(),<>")
 MAX_SELECTOR_LENGTH = 4096
@@ -41,33 +50,6 @@ class Requirement:
     key: str
     operator: Operator
     values: tuple[str, ...] = ()
-
-
-def label_key_problem(key: str) -> str | None:
-    """Why ``key`` is not a valid label key, or ``None``."""
-    prefix, _, name = key.rpartition("/")
-    if "/" in key and not prefix:
-        return f"label key {key!r} has an empty prefix before '/'"
-    if prefix and (len(prefix) > 253 or not _PREFIX.match(prefix)):
-        return f"label key prefix {prefix!r} is not a DNS subdomain (lowercase, digits, '-', '.')"
-    if not name:
-        return f"label key {key!r} has an empty name"
-    if len(name) > 63 or not _NAME.match(name):
-        return (
-            f"label key {key!r}: the name part must be at most 63 characters of letters, digits,"
-            " '-', '_' or '.', starting and ending with a letter or digit"
-        )
-    return None
-
-
-def label_value_problem(value: str) -> str | None:
-    """Why ``value`` is not a valid label value, or ``None`` (the empty value is valid)."""
-    if value and (len(value) > 63 or not _NAME.match(value)):
-        return (
-            f"label value {value!r} must be at most 63 characters of letters, digits, '-', '_'"
-            " or '.', starting and ending with a letter or digit"
-        )
-    return None
 
 
 class SelectorError(ValueError):

@@ -11,23 +11,16 @@ Rules that need more than one field (unique names, known kinds, the dependency g
 :mod:`operator_chaos.knowledge.loader`, where problems can be located in the YAML.
 """
 
-import re
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, JsonValue, Strict
 
+from operator_chaos.api.v1alpha1 import names
 from operator_chaos.api.v1alpha1.base import ApiModel, DNSName, NamespaceName
 from operator_chaos.api.v1alpha1.checks import SteadyStateSpec
 from operator_chaos.api.v1alpha1.durations import Duration
-
-_API_VERSION = re.compile(
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+((alpha|beta)[0-9]+)?$"
-)
-_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 def _quoted_text(value: object) -> object:
@@ -41,47 +34,15 @@ QuotedText = Annotated[str, BeforeValidator(_quoted_text), Field(min_length=1)]
 """A non-empty string that YAML must not have turned into a number."""
 
 
-def _api_version(value: str) -> str:
-    if not _API_VERSION.match(value):
-        raise ValueError(
-            f"{value!r} is not an apiVersion: write 'v1' for the core group or 'group/version'"
-            " such as 'apps/v1'"
-        )
-    return value
-
-
-def _qualified_name(value: str) -> str:
-    """Kubernetes "qualified name": an optional DNS-subdomain prefix, '/', then a name."""
-    prefix, slash, name = value.rpartition("/")
-    ok = bool(_QUALIFIED_NAME.match(name)) and len(name) <= 63
-    if slash:
-        ok = ok and bool(_DNS_SUBDOMAIN.match(prefix)) and len(prefix) <= 253
-    if not ok:
-        raise ValueError(
-            f"{value!r} is not a qualified name: an optional DNS prefix and '/', then at most"
-            " 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-        )
-    return value
-
-
-def _label_value(value: str) -> str:
-    if len(value) > 63 or not _LABEL_VALUE.match(value):
-        raise ValueError(
-            f"{value!r} is not a valid label value: at most 63 letters, digits, '-', '_' or '.',"
-            " starting and ending with a letter or digit"
-        )
-    return value
-
-
 def _webhook_path(value: str) -> str:
     if not value.startswith("/") or any(ch.isspace() for ch in value):
         raise ValueError(f"{value!r} is not a URL path: it must start with '/' and hold no spaces")
     return value
 
 
-APIVersion = Annotated[str, AfterValidator(_api_version)]
-QualifiedName = Annotated[str, AfterValidator(_qualified_name)]
-LabelValue = Annotated[str, AfterValidator(_label_value)]
+APIVersion = names.ApiVersion
+QualifiedName = names.QualifiedName
+LabelValue = names.LabelValue
 WebhookPath = Annotated[str, AfterValidator(_webhook_path)]
 PositiveInt = Annotated[int, Strict(), Field(ge=1)]
 

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from operator_chaos.api.v1alpha1 import names
 from operator_chaos.api.v1alpha1.durations import format_duration
 from operator_chaos.load.errors import Problem
 from operator_chaos.load.yamlmap import Document, FieldPath
@@ -45,10 +46,8 @@ _PLAIN_TYPES = {
     "list_type": "a list",
 }
 _PATTERN_HINTS = {
-    r"^[A-Z][A-Za-z0-9]*$": "write the Kind in CamelCase, e.g. Deployment",
-    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9]+((alpha|beta)[0-9]+)?$": (
-        "write an API version such as apps/v1, v1 or example.com/v1beta1"
-    ),
+    names.KIND_PATTERN: "write the Kind in CamelCase, e.g. Deployment",
+    names.API_VERSION_PATTERN: "write an API version such as apps/v1, v1 or example.com/v1beta1",
     r"^\S+$": "remove the whitespace",
 }
 _BOUNDS = {"le": "at most", "ge": "at least", "lt": "less than", "gt": "greater than"}
