@@ -15,6 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+_children: dict[int, "subprocess.Popen[bytes]"] = {}
+"""Children spawned by this process, kept referenced until reaped: a running ``Popen`` that is
+garbage-collected emits a ResourceWarning (an error under ``-W error``, e.g. in the tests)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Tracked:
@@ -74,6 +78,7 @@ def spawn(
             env=dict(env) if env is not None else None,
             cwd=cwd,
         )
+    _children[proc.pid] = proc
     started = _start_time(proc.pid) or 0
     tracked = Tracked(name, proc.pid, started)
     (pid_dir / f"{name}.pid").write_text(f"{proc.pid} {started}\n")
@@ -127,6 +132,14 @@ def _signal_group(tracked: Tracked, sig: signal.Signals) -> None:
 
 
 def _reap(pid: int) -> None:
+    child = _children.pop(pid, None)
+    if child is not None:
+        # It is exiting (a zombie leader may wait for its other threads): reap it for good.
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            _children[pid] = child
+        return
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
 

@@ -97,10 +97,10 @@ class PartitionableRelay:
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(_CHUNK):
-            writer.write(data)
-            await writer.drain()
-    finally:
-        with contextlib.suppress(Exception):
-            writer.write_eof()
+    while data := await reader.read(_CHUNK):
+        writer.write(data)
+        await writer.drain()
+    # Pass a half-close on only at a real end of stream: when a partition cancels the pipe,
+    # the client must see silence (a dead path), not an EOF that makes it reconnect at once.
+    with contextlib.suppress(Exception):
+        writer.write_eof()
