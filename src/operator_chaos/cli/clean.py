@@ -44,5 +44,7 @@ def clean(
         click.echo(f"skipped: {line} (use --all to revert it anyway)")
     for name in report.removed_ledgers:
         click.echo(f"removed ledger {name}")
-    if not (report.reverted or report.skipped or report.removed_ledgers):
+    for name in report.removed_leases:
+        click.echo(f"removed lease {name}")
+    if not (report.reverted or report.skipped or report.removed_ledgers or report.removed_leases):
         click.echo("nothing to clean")

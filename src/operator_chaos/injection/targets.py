@@ -63,7 +63,9 @@ def to_label_selector(text: str) -> dict[str, Any]:
     expressions: list[dict[str, Any]] = []
     for req in parse_selector(text):
         if req.operator in (Operator.EQUALS, Operator.DOUBLE_EQUALS):
-            match_labels[req.key] = req.values[0]
+            if match_labels.setdefault(req.key, req.values[0]) != req.values[0]:
+                # ``a=x,a=y`` selects nothing; one matchLabels entry would select a=y pods.
+                expressions.append({"key": req.key, "operator": "In", "values": [req.values[0]]})
         elif req.operator is Operator.NOT_EQUALS:
             expressions.append({"key": req.key, "operator": "NotIn", "values": list(req.values)})
         elif req.operator is Operator.IN:

@@ -1,5 +1,6 @@
 """Evaluate steady-state checks and managed-resource expectations on raw objects (pure)."""
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,15 +50,13 @@ def lookup(obj: Mapping[str, Any], path: str) -> tuple[bool, Any]:
 def _split(path: str) -> list[str | int]:
     text = path.strip().removeprefix("{").removesuffix("}").removeprefix("$").lstrip(".")
     parts: list[str | int] = []
-    for segment in text.split("."):
-        while "[" in segment:
-            head, _, rest = segment.partition("[")
-            if head:
-                parts.append(head)
-            index, _, segment = rest.partition("]")
+    # Brackets first: a quoted key may hold dots (``data['config.yaml']``).
+    for n, chunk in enumerate(re.split(r"(\[[^\]]*\])", text)):
+        if n % 2:
+            index = chunk[1:-1].strip()
             parts.append(int(index) if index.isdigit() else index.strip("'\""))
-        if segment:
-            parts.append(segment)
+        else:
+            parts += [segment for segment in chunk.split(".") if segment]
     return parts
 
 

@@ -97,6 +97,12 @@ class Observer:
             if not outcome.passed and outcome.check not in self.collateral_baseline:
                 self.collateral_seen.add(outcome.check)
 
+    def track_collateral(self) -> None:
+        """From now on, check for collateral damage on every change the watcher records, so
+        that a break during the hold, or one that heals before observation starts, counts."""
+        self.note_collateral()
+        self.watcher.on_change = self.note_collateral
+
     def mark_baseline(self) -> None:
         """Remember each lease's renewTime now: "renewed" later means renewed after this."""
         self._lease_baseline = {

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from operator_chaos.kube import errors as kube_errors
@@ -41,6 +41,8 @@ class ObjectWatcher:
         self._synced = {ref: asyncio.Event() for ref in self.refs}
         self._changed = asyncio.Condition()
         self._tasks: list[asyncio.Task[None]] = []
+        self.on_change: Callable[[], None] | None = None
+        """Called (synchronously) after every recorded change, with the new state in place."""
 
     async def start(self, timeout: float = 30.0) -> None:
         """Start one stream per object; return once each has its initial state."""
@@ -88,6 +90,8 @@ class ObjectWatcher:
             self.objects[ref] = obj
             rv = str((obj or {}).get("metadata", {}).get("resourceVersion", ""))
             self.changes.append(Change(ref, kind, at, rv))
+            if self.on_change is not None:
+                self.on_change()
             self._changed.notify_all()
 
     async def _follow(self, ref: ResourceRef) -> None:

@@ -5,12 +5,14 @@ Knows nothing about fault types: each record names its type, and that type's inj
 its TTL is left alone (unless ``--all``), and reverting twice is a no-op.
 """
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from operator_chaos.injection import registry
+from operator_chaos.kube import errors as kube_errors
 from operator_chaos.kube.port import KubeClient, ResourceRef
-from operator_chaos.safety import lease, ledger
+from operator_chaos.safety import labels, lease, ledger
 
 
 @dataclass
@@ -20,6 +22,7 @@ class CleanReport:
     reverted: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     removed_ledgers: list[str] = field(default_factory=list)
+    removed_leases: list[str] = field(default_factory=list)
 
 
 async def _alive(kube: KubeClient, run: ledger.RunLedger) -> bool:
@@ -41,11 +44,13 @@ async def clean(kube: KubeClient, namespace: str, *, everything: bool = False) -
     """Revert stale runs (or all runs with ``everything``) and remove their ledgers."""
     report = CleanReport()
     now = datetime.now(UTC)
+    running: set[str] = set()
     for run in await ledger.RunLedger.list_all(kube, namespace):
         pending = [r for r in run.records.values() if r.state != "reverted"]
         expired = any(r.expires_at < now for r in pending)
         if not everything and not expired and await _alive(kube, run):
             report.skipped.append(f"run {run.info.run_id} ({run.info.experiment}) is still running")
+            running.add(run.info.run_id)
             continue
         for record in pending:
             outcome = await registry.injector_for(record.type).revert(kube, record)
@@ -58,7 +63,46 @@ async def clean(kube: KubeClient, namespace: str, *, everything: bool = False) -
             current = await kube.get_or_none(ref)
             if current and (current.get("spec") or {}).get("holderIdentity") == run.info.run_id:
                 await kube.delete(ref, uid=current["metadata"]["uid"])
+                report.removed_leases.append(
+                    f"{namespace}/{run.info.lease} (held by run {run.info.run_id})"
+                )
+    await _remove_abandoned_leases(kube, namespace, running, report)
     return report
+
+
+async def _remove_abandoned_leases(
+    kube: KubeClient, namespace: str, running: set[str], report: CleanReport
+) -> None:
+    """Delete target leases whose holder is gone but left no ledger behind.
+
+    A run holds its lease before it writes a ledger and after it deletes it (it is killed
+    while observing, say): without this, the dead run's lease would lock its target until it
+    expires, and ``clean`` would report nothing to clean.
+    """
+    try:
+        listed = await kube.list(
+            "coordination.k8s.io/v1",
+            "Lease",
+            namespace,
+            label_selector=f"{labels.MANAGED_BY}={labels.MANAGED_BY_VALUE},{labels.ROLE}=lease",
+        )
+    except kube_errors.NotFound:
+        return
+    for current in listed.items:
+        meta = current["metadata"]
+        holder = (current.get("spec") or {}).get("holderIdentity") or ""
+        if holder in running or not lease.abandoned(current):
+            continue
+        ref = ResourceRef("coordination.k8s.io/v1", "Lease", meta["name"], namespace)
+        # Preconditions: a run that took the lease over in the meantime keeps it.
+        with contextlib.suppress(kube_errors.Conflict):
+            deleted = await kube.delete(
+                ref, uid=meta["uid"], resource_version=meta["resourceVersion"]
+            )
+            if deleted is not None:
+                report.removed_leases.append(
+                    f"{namespace}/{meta['name']} (held by run {holder or '-'}, which is gone)"
+                )
 
 
 async def sweep(kube: KubeClient, namespace: str) -> list[str]:

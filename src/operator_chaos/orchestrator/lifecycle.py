@@ -340,6 +340,7 @@ async def _inject_hold_revert(
     assert run.injection is not None
     run.enter(Phase.INJECTING)
     observer.mark_baseline()
+    observer.track_collateral()
     run.fault_ns = time.monotonic_ns()
     injected_at = datetime.now(UTC)
     for line in await injector.inject(kube, params, scope, plan, run_ledger):

@@ -18,7 +18,7 @@ from operator_chaos.safety import policy
 TOOL_ACCESS = (
     ("", "namespaces", ("get", "create"), False),
     ("", "configmaps", ("get", "list", "create", "patch", "update", "delete"), True),
-    ("coordination.k8s.io", "leases", ("get", "create", "update", "patch", "delete"), True),
+    ("coordination.k8s.io", "leases", ("get", "list", "create", "update", "patch", "delete"), True),
 )
 
 

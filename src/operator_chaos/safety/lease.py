@@ -19,10 +19,13 @@ from operator_chaos.kube import errors as kube_errors
 from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
 from operator_chaos.safety import labels
 from operator_chaos.safety.ledger import ensure_namespace
+from operator_chaos.safety.owner import Owner
 
 log = logging.getLogger(__name__)
 DURATION_SECONDS = 15
 RENEW_EVERY = 5.0
+OWNER = f"{labels.PREFIX}/owner"
+"""Annotation holding the holder process (host, pid, start time) as JSON."""
 
 
 def lease_name(operator: str, component: str) -> str:
@@ -56,6 +59,26 @@ def expired(lease: RawObject, now: datetime | None = None) -> bool:
     return renewed + duration < (now or datetime.now(UTC))
 
 
+def owner_of(lease: RawObject) -> Owner | None:
+    """The process that holds the lease, when it recorded itself (see :data:`OWNER`)."""
+    raw = ((lease.get("metadata") or {}).get("annotations") or {}).get(OWNER)
+    if not raw:
+        return None
+    try:
+        return Owner.model_validate_json(raw)
+    except ValueError:
+        return None
+
+
+def abandoned(lease: RawObject, now: datetime | None = None) -> bool:
+    """True when nobody holds the lease any more: it expired, or its holder process on this
+    host is dead (a SIGKILLed run stops renewing, but expiry would take up to 15 s)."""
+    if expired(lease, now):
+        return True
+    owner = owner_of(lease)
+    return owner is not None and owner.alive() is False
+
+
 class TargetLease:
     """The lock one run holds on one target."""
 
@@ -78,6 +101,7 @@ class TargetLease:
                 "name": self.name,
                 "namespace": self.namespace,
                 "labels": labels.managed(self.holder, "lease"),
+                "annotations": {OWNER: Owner.current().model_dump_json()},
             },
             "spec": {
                 "holderIdentity": self.holder,

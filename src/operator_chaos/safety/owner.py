@@ -26,8 +26,9 @@ class Owner(BaseModel):
         return cls(host=socket.gethostname(), pid=pid, start_time=_start_time(pid) or 0)
 
     def alive(self) -> bool | None:
-        """True/False on this host; None when the owner runs on another host."""
-        if self.host != socket.gethostname():
+        """True/False on this host; None when the owner runs on another host, or when its
+        start time could not be read (no /proc): then only its lease can tell."""
+        if self.host != socket.gethostname() or not self.start_time:
             return None
         return _start_time(self.pid) == self.start_time
 
