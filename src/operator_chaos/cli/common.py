@@ -128,5 +128,7 @@ def exit_status(outcomes: list["RunOutcome"], dry_run: bool) -> ExitStatus:
             verdict: Verdict | None = outcome.result.verdict
             statuses.append(_VERDICT_EXIT.get(verdict.value if verdict else "", ExitStatus.ERROR))
     return min(
-        statuses, key=lambda s: _SEVERITY.index(s) if s in _SEVERITY else 0, default=ExitStatus.OK
+        statuses,
+        key=lambda s: _SEVERITY.index(s) if s in _SEVERITY else len(_SEVERITY) - 2,
+        default=ExitStatus.OK,
     )

@@ -217,11 +217,14 @@ async def run_experiment(
             run.verdict = Verdict.INCONCLUSIVE
         run.error = exc
         run.enter(Phase.ABORTED)
-    if options.store_result and not options.dry_run and run.injection is not None:
+    # Only runs that got past the lock are history: a refusal says nothing about the operator.
+    observed = any(p.phase is Phase.STEADY_STATE_PRE for p in run.phases)
+    keep = options.store_result and not options.dry_run and observed
+    if keep:
         with contextlib.suppress(kube_errors.KubeError):
             await _compare_with_previous(kube, run, options.tool_namespace)
     result = run.result(options.dry_run)
-    if options.store_result and not options.dry_run and run.injection is not None:
+    if keep:
         with contextlib.suppress(kube_errors.KubeError):
             await results.store(kube, options.tool_namespace, result)
     return RunOutcome(result, run.error, run.interrupted)
