@@ -127,8 +127,9 @@ def exit_status(outcomes: list["RunOutcome"], dry_run: bool) -> ExitStatus:
         else:
             verdict: Verdict | None = outcome.result.verdict
             statuses.append(_VERDICT_EXIT.get(verdict.value if verdict else "", ExitStatus.ERROR))
-    return min(
-        statuses,
-        key=lambda s: _SEVERITY.index(s) if s in _SEVERITY else len(_SEVERITY) - 2,
-        default=ExitStatus.OK,
-    )
+    return min(statuses, key=_rank, default=ExitStatus.OK)
+
+
+def _rank(status: ExitStatus) -> int:
+    """Lower is more severe; a code the list does not know ranks just above OK."""
+    return _SEVERITY.index(status) if status in _SEVERITY else len(_SEVERITY) - 1
