@@ -340,3 +340,10 @@ def test_repeated_key_with_different_values_selects_nothing() -> None:
     selector = to_label_selector("app=a,app=b")
     assert not matches_object(selector, {"app": "a"})
     assert not matches_object(selector, {"app": "b"})
+
+
+def test_every_exit_status_has_a_severity() -> None:
+    from operator_chaos.cli import common
+    from operator_chaos.exitcodes import ExitStatus
+
+    assert set(common._SEVERITY) == set(ExitStatus)
