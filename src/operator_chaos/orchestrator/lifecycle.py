@@ -255,7 +255,7 @@ async def _lifecycle(kube: KubeClient, run: _Run, options: RunOptions) -> None:
     params = registry.parse_params(spec)
     danger = registry.effective_danger(spec)
     policy.check_danger(spec, danger)
-    hold = options.hold if options.hold is not None else spec.injection.ttl
+    hold = options.hold if options.hold is not None else _default_hold(params, spec.injection.ttl)
     scope = Scope(
         namespace=resolve_namespace(run.loaded, params),
         count=spec.injection.count,
@@ -327,6 +327,12 @@ async def _lifecycle(kube: KubeClient, run: _Run, options: RunOptions) -> None:
             await _revert_remaining(kube, run, run_ledger)
         await observer.stop()
         await _shielded(target_lease.release())
+
+
+def _default_hold(params: InjectionParams, ttl: timedelta) -> timedelta:
+    """How long the fault stays: a type's own ``duration`` parameter if set, else the ttl."""
+    duration = getattr(params, "duration", None)
+    return duration if isinstance(duration, timedelta) else ttl
 
 
 async def _inject_hold_revert(
