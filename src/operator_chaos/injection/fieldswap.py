@@ -11,8 +11,11 @@ from typing import Any
 
 from operator_chaos.api.v1alpha1 import PlannedChange
 from operator_chaos.injection import targets
+from operator_chaos.injection.base import InjectionParams, TypeSpec
+from operator_chaos.injection.protocol import Plan, Scope
 from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef
 from operator_chaos.safety.ledger import RollbackRecord, RunLedger
+from operator_chaos.safety.policy import Footprint
 
 Path = Sequence[str]
 
@@ -174,3 +177,63 @@ async def read_back(kube: KubeClient, ref: ResourceRef, path: Path) -> str:
     if obj is None:
         return f"{ref} is gone"
     return f"{ref} {'.'.join(path)} is now {describe(*lookup(obj, path))}"
+
+
+class FieldFault:
+    """The whole fault behaviour for "set one field of one object"; a type says which object
+    (:meth:`target`), which field (:meth:`field_path`) and what to write (:meth:`new_value`)."""
+
+    spec: TypeSpec
+    verbs: tuple[str, ...] = ("get", "patch")  # on the target's resource; `preflight` checks
+
+    async def target(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope
+    ) -> tuple[ResourceRef, RawObject]:
+        raise NotImplementedError
+
+    def field_path(self, params: InjectionParams) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def new_value(self, params: InjectionParams) -> Any:
+        raise NotImplementedError
+
+    def removes(self, params: InjectionParams) -> bool:
+        """True when the fault deletes the field instead of setting it."""
+        return False
+
+    def footprint(self, ref: ResourceRef, obj: RawObject) -> Footprint:
+        return Footprint(targets=(ref,), namespaces=targets.namespaces_of(ref))
+
+    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
+        ref, obj = await self.target(kube, params, scope)
+        path = self.field_path(params)
+        return Plan(
+            footprint=self.footprint(ref, obj),
+            changes=(change(ref, obj, path, self.new_value(params), remove=self.removes(params)),),
+            state={"uid": obj["metadata"]["uid"]},
+        )
+
+    async def inject(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
+    ) -> Sequence[str]:
+        (ref,) = plan.footprint.targets
+        line = await inject(
+            kube,
+            ledger,
+            self.spec.injection_type,
+            ref,
+            plan.state["uid"],
+            self.field_path(params),
+            self.new_value(params),
+            remove=self.removes(params),
+        )
+        return [line]
+
+    async def confirm(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
+    ) -> Sequence[str]:
+        (ref,) = plan.footprint.targets
+        return [await read_back(kube, ref, self.field_path(params))]
+
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
+        return await revert(kube, record)

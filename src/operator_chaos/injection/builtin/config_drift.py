@@ -22,10 +22,8 @@ from operator_chaos.injection.fields import (
     namespace_allowed,
     needs_high,
 )
-from operator_chaos.injection.protocol import Injector, Plan, Scope
-from operator_chaos.kube.port import KubeClient
-from operator_chaos.safety.ledger import RollbackRecord, RunLedger
-from operator_chaos.safety.policy import Footprint
+from operator_chaos.injection.protocol import Injector, Scope
+from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
 
 _DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 PROTECTED_NAMES = frozenset(
@@ -107,57 +105,28 @@ SPEC = TypeSpec(
 )
 
 
-class ConfigDrift:
+class ConfigDrift(fieldswap.FieldFault):
     """Overwrites one data key of a ConfigMap or Secret; revert restores it (or removes it)."""
 
     spec = SPEC
-    verbs = ("get", "patch")  # on each target's resource; `preflight` checks them
 
-    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
+    async def target(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope
+    ) -> tuple[ResourceRef, RawObject]:
         assert isinstance(params, Params)
         namespace = params.namespace or targets.need_namespace(scope, "ConfigDrift")
-        ref, obj = await targets.locate(
-            kube, "v1", params.resource_type.value, params.name, namespace
-        )
-        path = ("data", params.key)
-        return Plan(
-            footprint=Footprint(targets=(ref,), namespaces=frozenset({namespace})),
-            changes=(fieldswap.change(ref, obj, path, _encoded(params)),),
-            state={"uid": obj["metadata"]["uid"]},
-        )
+        return await targets.locate(kube, "v1", params.resource_type.value, params.name, namespace)
 
-    async def inject(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
-    ) -> Sequence[str]:
+    def field_path(self, params: InjectionParams) -> tuple[str, ...]:
         assert isinstance(params, Params)
-        (ref,) = plan.footprint.targets
-        line = await fieldswap.inject(
-            kube,
-            ledger,
-            self.spec.injection_type,
-            ref,
-            plan.state["uid"],
-            ("data", params.key),
-            _encoded(params),
-        )
-        return [line]
+        return ("data", params.key)
 
-    async def confirm(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
-    ) -> Sequence[str]:
+    def new_value(self, params: InjectionParams) -> str:
+        """Secrets hold base64 in ``data``; ConfigMaps hold the text itself."""
         assert isinstance(params, Params)
-        (ref,) = plan.footprint.targets
-        return [await fieldswap.read_back(kube, ref, ("data", params.key))]
-
-    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
-        return await fieldswap.revert(kube, record)
-
-
-def _encoded(params: Params) -> str:
-    """Secrets hold base64 in ``data``; ConfigMaps hold the text itself."""
-    if params.resource_type is ResourceType.SECRET:
-        return base64.b64encode(params.value.encode()).decode()
-    return params.value
+        if params.resource_type is ResourceType.SECRET:
+            return base64.b64encode(params.value.encode()).decode()
+        return params.value
 
 
 INJECTOR: Injector = ConfigDrift()  # annotated so mypy checks the protocol

@@ -26,10 +26,8 @@ from operator_chaos.injection.fields import (
     needs_high,
     targets_chaos_api,
 )
-from operator_chaos.injection.protocol import Injector, Plan, Scope
-from operator_chaos.kube.port import KubeClient
-from operator_chaos.safety.ledger import RollbackRecord, RunLedger
-from operator_chaos.safety.policy import Footprint
+from operator_chaos.injection.protocol import Injector, Scope
+from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
 
 _SEGMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 IDENTITY_PATHS = frozenset(
@@ -166,64 +164,30 @@ SPEC = TypeSpec(
 )
 
 
-class CRDMutation:
+class CRDMutation(fieldswap.FieldFault):
     """Sets one field of a (custom) resource; revert restores it unless it was changed since."""
 
     spec = SPEC
-    verbs = ("get", "patch")  # on each target's resource; `preflight` checks them
 
-    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
+    async def target(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope
+    ) -> tuple[ResourceRef, RawObject]:
         assert isinstance(params, Params)
-        ref, obj = await targets.locate(
+        return await targets.locate(
             kube, params.api_version, params.kind, params.name, params.namespace or scope.namespace
         )
-        path = _path(params)
-        return Plan(
-            footprint=Footprint(
-                targets=(ref,),
-                namespaces=targets.namespaces_of(ref),
-            ),
-            changes=(fieldswap.change(ref, obj, path, _json(params.value)),),
-            state={"uid": obj["metadata"]["uid"]},
-        )
 
-    async def inject(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
-    ) -> Sequence[str]:
+    def field_path(self, params: InjectionParams) -> tuple[str, ...]:
         assert isinstance(params, Params)
-        (ref,) = plan.footprint.targets
-        line = await fieldswap.inject(
-            kube,
-            ledger,
-            self.spec.injection_type,
-            ref,
-            plan.state["uid"],
-            _path(params),
-            _json(params.value),
-        )
-        return [line]
+        return tuple(params.path.split(".")) if params.path else ("spec", params.field or "")
 
-    async def confirm(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
-    ) -> Sequence[str]:
+    def new_value(self, params: InjectionParams) -> Any:
+        """The value as JSON when it parses (numbers, booleans, objects), else as a string."""
         assert isinstance(params, Params)
-        (ref,) = plan.footprint.targets
-        return [await fieldswap.read_back(kube, ref, _path(params))]
-
-    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
-        return await fieldswap.revert(kube, record)
-
-
-def _path(params: Params) -> tuple[str, ...]:
-    return tuple(params.path.split(".")) if params.path else ("spec", params.field or "")
-
-
-def _json(text: str) -> Any:
-    """The value as JSON when it parses (numbers, booleans, objects), else as a string."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+        try:
+            return json.loads(params.value)
+        except ValueError:
+            return params.value
 
 
 INJECTOR: Injector = CRDMutation()  # annotated so mypy checks the protocol

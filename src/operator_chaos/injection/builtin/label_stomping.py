@@ -23,10 +23,8 @@ from operator_chaos.injection.fields import (
     ObjectName,
     needs_high,
 )
-from operator_chaos.injection.protocol import Injector, Plan, Scope
-from operator_chaos.kube.port import KubeClient
-from operator_chaos.safety.ledger import RollbackRecord, RunLedger
-from operator_chaos.safety.policy import Footprint
+from operator_chaos.injection.protocol import Injector, Scope
+from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
 
 DEFAULT_VALUE = "chaos-stomped"
 SYSTEM_DOMAINS = ("kubernetes.io", "k8s.io")
@@ -81,62 +79,35 @@ SPEC = TypeSpec(
 )
 
 
-class LabelStomping:
+class LabelStomping(fieldswap.FieldFault):
     """Overwrites or deletes one label; revert restores it unless it was changed since."""
 
     spec = SPEC
-    verbs = ("get", "patch")  # on each target's resource; `preflight` checks them
 
-    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
+    async def target(
+        self, kube: KubeClient, params: InjectionParams, scope: Scope
+    ) -> tuple[ResourceRef, RawObject]:
         assert isinstance(params, Params)
         ref, obj = await targets.locate(
             kube, params.api_version, params.kind, params.name, scope.namespace
         )
-        path = ("metadata", "labels", params.label_key)
-        remove = params.action is Action.DELETE
-        if remove and not fieldswap.lookup(obj, path)[0]:
+        if self.removes(params) and not fieldswap.lookup(obj, self.field_path(params))[0]:
             raise targets.InjectionRefused(
                 f"{ref} has no label {params.label_key}: nothing to delete"
             )
-        return Plan(
-            footprint=Footprint(
-                targets=(ref,),
-                namespaces=targets.namespaces_of(ref),
-            ),
-            changes=(fieldswap.change(ref, obj, path, _value(params), remove=remove),),
-            state={"uid": obj["metadata"]["uid"]},
-        )
+        return ref, obj
 
-    async def inject(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
-    ) -> Sequence[str]:
+    def field_path(self, params: InjectionParams) -> tuple[str, ...]:
         assert isinstance(params, Params)
-        (ref,) = plan.footprint.targets
-        line = await fieldswap.inject(
-            kube,
-            ledger,
-            self.spec.injection_type,
-            ref,
-            plan.state["uid"],
-            ("metadata", "labels", params.label_key),
-            _value(params),
-            remove=params.action is Action.DELETE,
-        )
-        return [line]
+        return ("metadata", "labels", params.label_key)
 
-    async def confirm(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
-    ) -> Sequence[str]:
+    def new_value(self, params: InjectionParams) -> str:
         assert isinstance(params, Params)
-        (ref,) = plan.footprint.targets
-        return [await fieldswap.read_back(kube, ref, ("metadata", "labels", params.label_key))]
+        return params.new_value if params.new_value is not None else DEFAULT_VALUE
 
-    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
-        return await fieldswap.revert(kube, record)
-
-
-def _value(params: Params) -> str:
-    return params.new_value if params.new_value is not None else DEFAULT_VALUE
+    def removes(self, params: InjectionParams) -> bool:
+        assert isinstance(params, Params)
+        return params.action is Action.DELETE
 
 
 INJECTOR: Injector = LabelStomping()  # annotated so mypy checks the protocol
