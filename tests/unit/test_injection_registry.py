@@ -102,3 +102,13 @@ def test_every_parameter_is_described() -> None:
 def test_parse_params_returns_the_typed_model() -> None:
     params = registry.parse_params(spec_with(parameters={"labelSelector": "a=b", "count": "1"}))
     assert params.model_dump(by_alias=True) == {"labelSelector": "a=b", "count": 1}
+
+
+def test_every_type_is_found_by_its_module_name_without_the_full_registry() -> None:
+    from operator_chaos.api.v1alpha1 import InjectionType
+    from operator_chaos.injection import registry
+    from operator_chaos.injection.builtin import MODULES
+
+    for injection_type in InjectionType:
+        assert registry.module_name(injection_type) in MODULES
+        assert registry.spec_for(injection_type) == registry.build()[injection_type]

@@ -6,16 +6,20 @@ field's path, whether it existed, its original value and the injected value; rev
 live value with the injected one, so a repair by the operator (or anyone) is never overwritten.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from operator_chaos.api.v1alpha1 import PlannedChange
 from operator_chaos.injection import targets
 from operator_chaos.injection.base import InjectionParams, TypeSpec
 from operator_chaos.injection.protocol import Plan, Scope
 from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef
-from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 from operator_chaos.safety.policy import Footprint
+
+if TYPE_CHECKING:
+    from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 
 Path = Sequence[str]
 

@@ -11,17 +11,21 @@ Rules every injector follows:
    operator already repaired the field, the repair stands).
 """
 
+from __future__ import annotations
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from operator_chaos.api.v1alpha1 import PlannedChange
 from operator_chaos.errors import OperatorChaosError
-from operator_chaos.injection.base import InjectionParams, TypeSpec
-from operator_chaos.kube.port import KubeClient
-from operator_chaos.safety.ledger import RollbackRecord, RunLedger
-from operator_chaos.safety.policy import Footprint
+
+if TYPE_CHECKING:  # annotations only: `validate` imports the fault modules and must start fast
+    from operator_chaos.api.v1alpha1 import PlannedChange
+    from operator_chaos.injection.base import InjectionParams, TypeSpec
+    from operator_chaos.kube.port import KubeClient
+    from operator_chaos.safety.ledger import RollbackRecord, RunLedger
+    from operator_chaos.safety.policy import Footprint
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ do not pay for importing twenty parameter models.
 """
 
 import importlib
+import re
 from functools import cache
 from typing import TYPE_CHECKING, cast
 
@@ -43,16 +44,32 @@ def _registry() -> dict[InjectionType, TypeSpec]:
     return build()
 
 
+def module_name(injection_type: InjectionType) -> str:
+    """The builtin module of a type: its wire name in snake_case (``PDBBlock``: ``pdb_block``)."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", injection_type.value)
+    return spaced.lower()
+
+
+@cache
+def _spec_of(injection_type: InjectionType) -> TypeSpec:
+    # Only this type's module is imported: validating one file stays fast (CLI cold start).
+    module = importlib.import_module(f"{_PACKAGE}.{module_name(injection_type)}")
+    spec = getattr(module, "SPEC", None)
+    if not isinstance(spec, TypeSpec) or spec.injection_type is not injection_type:
+        raise RegistryError(f"{module.__name__} does not declare {injection_type}")
+    return spec
+
+
 def spec_for(injection_type: InjectionType | str) -> TypeSpec:
     """The spec of ``injection_type``; unknown types raise an error that lists the known ones."""
     try:
         key = InjectionType(injection_type)
-        return _registry()[key]
-    except (ValueError, KeyError):
-        known = ", ".join(sorted(t.value for t in _registry()))
+    except ValueError:
+        known = ", ".join(sorted(t.value for t in InjectionType))
         raise RegistryError(
             f"unknown injection type {str(injection_type)!r}; known types: {known}"
         ) from None
+    return _spec_of(key)
 
 
 def all_specs() -> list[TypeSpec]:
@@ -79,7 +96,7 @@ def injector_for(injection_type: InjectionType | str) -> "Injector":
     from operator_chaos.errors import OperatorChaosError
 
     spec = spec_for(injection_type)
-    module = importlib.import_module(f"{_PACKAGE}.{_module_of(spec.injection_type)}")
+    module = importlib.import_module(f"{_PACKAGE}.{module_name(spec.injection_type)}")
     injector = getattr(module, "INJECTOR", None)
     if injector is None:
         runnable = ", ".join(sorted(t.value for t in runnable_types()))
@@ -98,11 +115,3 @@ def runnable_types() -> list[InjectionType]:
         if getattr(module, "INJECTOR", None) is not None:
             found.append(module.SPEC.injection_type)
     return found
-
-
-def _module_of(injection_type: InjectionType) -> str:
-    for name in MODULES:
-        module = importlib.import_module(f"{_PACKAGE}.{name}")
-        if module.SPEC.injection_type is injection_type:
-            return name
-    raise RegistryError(f"no module declares {injection_type}")  # pragma: no cover

@@ -1,6 +1,5 @@
 """Helpers the injectors share: finding pods, locating objects, converting selectors."""
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -91,6 +90,8 @@ def to_label_selector(text: str) -> dict[str, Any]:
 async def retry_stale(attempt: Callable[[], Awaitable[T]], *, tries: int = 5) -> T:
     """Re-run a read-check-write step when the object changed under it (409, or a failed
     JSON-patch ``test`` which the API server reports as 422)."""
+    import asyncio  # here, not at the top: validate's cold start never needs it
+
     for n in range(tries):
         try:
             return await attempt()

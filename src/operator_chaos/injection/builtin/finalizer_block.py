@@ -5,8 +5,11 @@ stuck children or its own stuck resources. Revert removes the finalizer, letting
 deletion complete.
 """
 
+from __future__ import annotations
+
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
@@ -27,8 +30,10 @@ from operator_chaos.injection.fields import (
 from operator_chaos.injection.labels import label_key_problem
 from operator_chaos.injection.protocol import Injector, Plan, Scope
 from operator_chaos.kube.port import KubeClient, PatchType
-from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 from operator_chaos.safety.policy import Footprint
+
+if TYPE_CHECKING:
+    from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 
 DEFAULT_FINALIZER = f"{CHAOS_GROUP}/block"
 CLEANUP_FINALIZER = f"{CHAOS_GROUP}/cleanup"

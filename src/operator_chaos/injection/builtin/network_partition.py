@@ -4,10 +4,12 @@ Breaks: traffic to and/or from the pods (including to the API server) stops, so 
 and status goes stale. Revert deletes the policy, and the operator must resync on its own.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
@@ -25,8 +27,10 @@ from operator_chaos.injection.fields import PARAMS, PodSelector
 from operator_chaos.injection.protocol import Injector, Plan, Scope
 from operator_chaos.kube.port import KubeClient, ResourceRef
 from operator_chaos.safety import labels
-from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 from operator_chaos.safety.policy import Footprint
+
+if TYPE_CHECKING:
+    from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 
 
 class Direction(StrEnum):

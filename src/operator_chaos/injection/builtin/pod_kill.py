@@ -5,8 +5,11 @@ ReplicaSet) must notice and bring replacements up. Revert has nothing to restore
 the deletion itself, and recovery is entirely the cluster's job.
 """
 
+from __future__ import annotations
+
 import random
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -16,8 +19,10 @@ from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, LabelSelector
 from operator_chaos.injection.protocol import Injector, Plan, Scope
 from operator_chaos.kube.port import KubeClient, ResourceRef
-from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 from operator_chaos.safety.policy import Footprint
+
+if TYPE_CHECKING:
+    from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 
 
 class Params(InjectionParams):

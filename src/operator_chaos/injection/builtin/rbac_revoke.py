@@ -4,9 +4,11 @@ Breaks: the operator's service account loses its permissions, so every API call 
 forbidden until the binding is restored. Revert writes the original subjects back.
 """
 
+from __future__ import annotations
+
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
@@ -16,8 +18,10 @@ from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, NamespaceName, ResourceName, namespace_allowed
 from operator_chaos.injection.protocol import Injector, Plan, Scope
 from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef
-from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 from operator_chaos.safety.policy import Footprint
+
+if TYPE_CHECKING:
+    from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 
 PROTECTED_BINDINGS = frozenset({"cluster-admin"})
 

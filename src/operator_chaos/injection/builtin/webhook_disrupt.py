@@ -5,9 +5,11 @@ Breaks: with ``Ignore`` a broken webhook stops protecting the API (invalid objec
 original failure policy.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -17,8 +19,10 @@ from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, LabelSelector, ResourceName
 from operator_chaos.injection.protocol import Injector, Plan, Scope
 from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef
-from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 from operator_chaos.safety.policy import Footprint
+
+if TYPE_CHECKING:
+    from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 
 PROTECTED_WEBHOOKS = frozenset(
     {
