@@ -4,7 +4,7 @@ from operator_chaos.api.v1alpha1 import ExperimentResult
 from operator_chaos.kube import errors as kube_errors
 from operator_chaos.kube.port import KubeClient, RawObject
 from operator_chaos.safety import labels
-from operator_chaos.safety.ledger import ensure_namespace
+from operator_chaos.safety.ledger import create_in_tool_namespace
 
 MAX_BYTES = 900 * 1024  # ConfigMaps hold at most 1 MiB
 
@@ -21,7 +21,6 @@ async def store(kube: KubeClient, namespace: str, result: ExperimentResult) -> N
             by_alias=True
         )
     verdict = result.verdict.value if result.verdict else "None"
-    await ensure_namespace(kube, namespace)
     cm: RawObject = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -37,7 +36,7 @@ async def store(kube: KubeClient, namespace: str, result: ExperimentResult) -> N
         "data": {"result.json": body},
     }
     try:
-        await kube.create(cm)
+        await create_in_tool_namespace(kube, cm)
     except kube_errors.Conflict:
         await kube.replace(cm)
 

@@ -2,6 +2,7 @@
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -158,3 +159,43 @@ def event_line(event: ExperimentEvent) -> str:
 def yes_no(value: bool) -> str:
     """``yes``/``no`` for booleans shown to people."""
     return "yes" if value else "no"
+
+
+Table = tuple[tuple[str, ...], Sequence[Sequence[str]]]
+"""A header and its rows, rendered as Markdown or HTML by the reporters."""
+
+
+def managed_table(result: ExperimentResult) -> Table:
+    """The managed resources of a run."""
+    rows = [(r.resource, yes_no(r.reconciled), r.detail) for r in result.managed_resources]
+    return ("Resource", "Reconciled", "Detail"), rows
+
+
+def events_table(result: ExperimentResult) -> Table:
+    """The event log of a run."""
+    rows = [
+        (
+            format_time(e.timestamp),
+            e.phase.value,
+            e.action,
+            e.target,
+            e.message,
+            details_text(e.details),
+        )
+        for e in result.events
+    ]
+    return ("Time", "Phase", "Action", "Target", "Message", "Details"), rows
+
+
+def phases_table(result: ExperimentResult) -> Table:
+    """When each phase started and ended."""
+    rows = [
+        (
+            span.phase.value,
+            format_time(span.start),
+            format_time(span.end) + (" (open)" if span.open and span.end else ""),
+            format_ms(span.duration_ms),
+        )
+        for span in phase_spans(result)
+    ]
+    return ("Phase", "Started", "Ended", "Duration"), rows

@@ -14,12 +14,14 @@ from operator_chaos.report._common import (
     NONE,
     OUTCOME_ORDER,
     clean,
-    details_text,
+    events_table,
     format_ms,
     format_time,
+    managed_table,
     offset_ms,
     outcome,
     phase_spans,
+    phases_table,
     summary_line,
     yes_no,
 )
@@ -176,26 +178,11 @@ def _experiment(index: int, result: ExperimentResult) -> list[str]:
     parts.extend(_revert(result))
     parts.extend(_recovery(result))
     if result.managed_resources:
-        resources = [(r.resource, yes_no(r.reconciled), r.detail) for r in result.managed_resources]
-        parts += [
-            "<h3>Managed resources</h3>",
-            _table(("Resource", "Reconciled", "Detail"), resources),
-        ]
+        parts += ["<h3>Managed resources</h3>", _table(*managed_table(result))]
     parts.extend(_list("Collateral", result.collateral))
     parts.extend(_list("Deviations", result.deviations))
     if result.events:
-        rows = [
-            (
-                format_time(e.timestamp),
-                e.phase.value,
-                e.action,
-                e.target,
-                e.message,
-                details_text(e.details),
-            )
-            for e in result.events
-        ]
-        header = ("Time", "Phase", "Action", "Target", "Message", "Details")
+        header, rows = events_table(result)
         parts += [
             f"<details open><summary><h3>Events ({len(rows)})</h3></summary>",
             _table(header, rows),
@@ -206,23 +193,9 @@ def _experiment(index: int, result: ExperimentResult) -> list[str]:
 
 
 def _phases(result: ExperimentResult) -> list[str]:
-    spans = phase_spans(result)
-    if not spans:
+    if not phase_spans(result):
         return []
-    rows = [
-        (
-            span.phase.value,
-            format_time(span.start),
-            format_time(span.end) + (" (open)" if span.open and span.end else ""),
-            format_ms(span.duration_ms),
-        )
-        for span in spans
-    ]
-    return [
-        "<h3>Phases</h3>",
-        timeline(result),
-        _table(("Phase", "Started", "Ended", "Duration"), rows),
-    ]
+    return ["<h3>Phases</h3>", timeline(result), _table(*phases_table(result))]
 
 
 def timeline(result: ExperimentResult) -> str:

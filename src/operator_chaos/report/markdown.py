@@ -13,12 +13,13 @@ from operator_chaos.api.v1alpha1.result import CheckRound, ExperimentResult, Sui
 from operator_chaos.report._common import (
     NONE,
     danger,
-    details_text,
+    events_table,
     format_ms,
     format_time,
     injection_type,
+    managed_table,
     outcome,
-    phase_spans,
+    phases_table,
     recovery_ms,
     summary_line,
     yes_no,
@@ -111,41 +112,18 @@ def _experiment(result: ExperimentResult) -> list[str]:
     lines.extend(_revert(result))
     lines.extend(_recovery(result))
     if result.managed_resources:
-        resources = [(r.resource, yes_no(r.reconciled), r.detail) for r in result.managed_resources]
-        lines += ["### Managed resources", ""]
-        lines += [*table(("Resource", "Reconciled", "Detail"), resources), ""]
+        lines += ["### Managed resources", "", *table(*managed_table(result)), ""]
     lines.extend(_bullets("Collateral", result.collateral))
     lines.extend(_bullets("Deviations", result.deviations))
     if result.events:
-        rows = [
-            (
-                format_time(e.timestamp),
-                e.phase.value,
-                e.action,
-                e.target,
-                e.message,
-                details_text(e.details),
-            )
-            for e in result.events
-        ]
-        lines += ["### Events", ""]
-        lines += [*table(("Time", "Phase", "Action", "Target", "Message", "Details"), rows), ""]
+        lines += ["### Events", "", *table(*events_table(result)), ""]
     return lines
 
 
 def _phases(result: ExperimentResult) -> list[str]:
     if not result.phases:
         return []
-    rows = [
-        (
-            span.phase.value,
-            format_time(span.start),
-            format_time(span.end) + (" (open)" if span.open and span.end else ""),
-            format_ms(span.duration_ms),
-        )
-        for span in phase_spans(result)
-    ]
-    return ["### Phases", "", *table(("Phase", "Started", "Ended", "Duration"), rows), ""]
+    return ["### Phases", "", *table(*phases_table(result)), ""]
 
 
 def _checks(title: str, round_: CheckRound | None) -> list[str]:

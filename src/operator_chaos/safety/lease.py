@@ -18,7 +18,7 @@ from operator_chaos.errors import TargetLocked
 from operator_chaos.kube import errors as kube_errors
 from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
 from operator_chaos.safety import labels
-from operator_chaos.safety.ledger import ensure_namespace
+from operator_chaos.safety.ledger import create_in_tool_namespace
 from operator_chaos.safety.owner import Owner
 
 log = logging.getLogger(__name__)
@@ -113,11 +113,10 @@ class TargetLease:
 
     async def acquire(self) -> None:
         """Take the lease or raise :class:`TargetLocked`; then keep renewing it."""
-        await ensure_namespace(self.kube, self.namespace)
         now = datetime.now(UTC)
         body = self._body(now)
         try:
-            await self.kube.create(body)
+            await create_in_tool_namespace(self.kube, body)
         except kube_errors.Conflict:
             current = await self.kube.get(self.ref)
             holder = (current.get("spec") or {}).get("holderIdentity")

@@ -118,8 +118,8 @@ class RunLedger:
 
     async def create(self) -> None:
         """Create the ledger (and the tool namespace on first use)."""
-        await ensure_namespace(self.kube, self.namespace)
-        await self.kube.create(
+        await create_in_tool_namespace(
+            self.kube,
             {
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
@@ -131,7 +131,7 @@ class RunLedger:
                     ),
                 },
                 "data": {"run.json": self.info.model_dump_json()},
-            }
+            },
         )
 
     def new_record(
@@ -205,18 +205,25 @@ class RunLedger:
         return [cls.from_configmap(kube, cm) for cm in listed.items]
 
 
-async def ensure_namespace(kube: KubeClient, namespace: str) -> None:
-    """Create the tool's namespace if it does not exist yet."""
-    if await kube.get_or_none(ResourceRef("v1", "Namespace", namespace)) is not None:
-        return
-    with contextlib.suppress(kube_errors.Conflict):
-        await kube.create(
-            {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {
-                    "name": namespace,
-                    "labels": {labels.MANAGED_BY: labels.MANAGED_BY_VALUE},
-                },
-            }
-        )
+async def create_in_tool_namespace(kube: KubeClient, obj: RawObject) -> RawObject:
+    """Create ``obj``; the first time, create the tool's namespace too.
+
+    Trying the create first costs one request per object instead of a namespace lookup each
+    time; the namespace is only made when the API server says it is missing.
+    """
+    try:
+        return await kube.create(obj)
+    except kube_errors.NotFound:
+        namespace = obj["metadata"]["namespace"]
+        with contextlib.suppress(kube_errors.Conflict):
+            await kube.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {
+                        "name": namespace,
+                        "labels": {labels.MANAGED_BY: labels.MANAGED_BY_VALUE},
+                    },
+                }
+            )
+        return await kube.create(obj)
