@@ -3,11 +3,13 @@
     python benchmarks/cli_startup.py [--runs 20] [--files 1000]
 
 Cold start is a fresh process per run (``operator-chaos --help`` and ``validate`` of one seed
-file); the budget is 250 ms. Throughput is one ``validate`` process over a directory of generated
-experiments (every injection type, round-robin). Prints a table and always exits 0.
+file). Throughput is one ``validate`` process over a directory of generated experiments (every
+injection type, round-robin). Both figures are printed against their goals: one file under
+150 ms (median), and 1,000 files within twice the Go reference's 0.205 s. Always exits 0.
 """
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -22,7 +24,10 @@ SEEDS = [
     REPO / "experiments" / "training-operator" / "pod-kill.yaml",
     REPO / "tests" / "data" / "valid" / "pod-kill.yaml",
 ]
-BUDGET_MS = 250.0
+HELP_BUDGET_MS = 250.0
+ONE_FILE_GOAL_MS = 150.0
+GO_REFERENCE_1000_S = 0.205
+"""The Go reference validating 1,000 files in one process (the goal is within 2x of it)."""
 
 
 def command() -> list[str]:
@@ -33,23 +38,34 @@ def command() -> list[str]:
     return [sys.executable, "-m", "operator_chaos"]
 
 
-def timed(args: Sequence[str]) -> float:
-    """Wall-clock milliseconds of one run (output discarded; a failure aborts the benchmark)."""
+def timed(args: Sequence[str]) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) milliseconds of one run; output is discarded and a
+    failure aborts the benchmark. CPU time is the steadier figure on a busy machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return (time.perf_counter() - start) * 1000
+    wall = (time.perf_counter() - start) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+    return wall, cpu
 
 
-def cold_start(args: Sequence[str], runs: int) -> tuple[float, float]:
-    """Median and 95th percentile in milliseconds, after one warm-up run (page cache, .pyc)."""
+def cold_start(args: Sequence[str], runs: int) -> tuple[float, float, float]:
+    """Median and 95th percentile wall milliseconds and median CPU milliseconds, after one
+    warm-up run (page cache, .pyc)."""
     timed(args)
-    samples = sorted(timed(args) for _ in range(runs))
-    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
-    return statistics.median(samples), p95
+    samples = [timed(args) for _ in range(runs)]
+    walls = sorted(wall for wall, _ in samples)
+    p95 = walls[min(len(walls) - 1, round(0.95 * (len(walls) - 1)))]
+    return statistics.median(walls), p95, statistics.median(cpu for _, cpu in samples)
 
 
 def generate(directory: Path, count: int) -> None:
-    """Write ``count`` valid experiments, cycling through every injection type."""
+    """Write ``count`` valid experiments, cycling through every injection type.
+
+    ``init``'s skeleton leaves the hypothesis and the high-danger opt-in to a person; both are
+    filled in here so that every file validates.
+    """
     from operator_chaos.cli.scaffold import skeleton
     from operator_chaos.injection.registry import all_specs
 
@@ -57,7 +73,14 @@ def generate(directory: Path, count: int) -> None:
     for index in range(count):
         component = f"component-{index:04d}"
         text = skeleton(types[index % len(types)], component, "bench-operator", "bench-system")
+        text = text.replace("TODO: what", "What").replace(
+            "allowDangerous: false", "allowDangerous: true"
+        )
         (directory / f"{component}.yaml").write_text(text, encoding="utf-8")
+
+
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
 
 
 def main() -> int:
@@ -68,26 +91,35 @@ def main() -> int:
 
     base = command()
     seed = next(path for path in SEEDS if path.exists())
-    rows = []
-    for label, args in (
-        ("--help", [*base, "--help"]),
-        (f"validate {seed.name}", [*base, "validate", str(seed)]),
-    ):
-        median, p95 = cold_start(args, options.runs)
-        verdict = "ok" if p95 < BUDGET_MS else "over budget"
-        rows.append((label, f"{median:.0f} ms", f"{p95:.0f} ms", verdict))
+    help_median, help_p95, help_cpu = cold_start([*base, "--help"], options.runs)
+    one_median, one_p95, one_cpu = cold_start([*base, "validate", str(seed)], options.runs)
 
     with tempfile.TemporaryDirectory(prefix="oc-bench-") as tmp:
         directory = Path(tmp)
         generate(directory, options.files)
-        seconds = timed([*base, "validate", str(directory)]) / 1000
-    throughput = f"{options.files / seconds:.0f} files/s"
+        args = [*base, "validate", str(directory)]
+        timed(args)  # warm-up
+        samples = [timed(args) for _ in range(3)]
+        seconds = statistics.median(wall for wall, _ in samples) / 1000
+        cpu_seconds = statistics.median(cpu for _, cpu in samples) / 1000
+    goal_s = 2 * GO_REFERENCE_1000_S * options.files / 1000
 
     print(f"operator-chaos CLI benchmark ({' '.join(base)}; {options.runs} runs)")
-    print(f"{'command':<28} {'median':>8} {'p95':>8}  budget {BUDGET_MS:.0f} ms")
-    for label, median_text, p95_text, verdict in rows:
-        print(f"{label:<28} {median_text:>8} {p95_text:>8}  {verdict}")
-    print(f"{'validate ' + str(options.files) + ' files':<28} {seconds:>7.2f}s {throughput:>14}")
+    print(f"{'command':<26} {'median':>9} {'p95':>9} {'cpu':>9}  goal (on the median)")
+    print(
+        f"{'--help':<26} {help_median:>6.0f} ms {help_p95:>6.0f} ms {help_cpu:>6.0f} ms"
+        f"  p95 < {HELP_BUDGET_MS:.0f} ms: {_verdict(help_p95 < HELP_BUDGET_MS)}"
+    )
+    print(
+        f"{'validate ' + seed.name:<26} {one_median:>6.0f} ms {one_p95:>6.0f} ms"
+        f" {one_cpu:>6.0f} ms  < {ONE_FILE_GOAL_MS:.0f} ms:"
+        f" {_verdict(one_median < ONE_FILE_GOAL_MS)}"
+    )
+    print(
+        f"{'validate ' + str(options.files) + ' files':<26} {seconds:>7.3f} s {'':>9}"
+        f" {cpu_seconds:>7.3f} s  < {goal_s:.3f} s (2x Go's"
+        f" {GO_REFERENCE_1000_S * options.files / 1000:.3f} s): {_verdict(seconds < goal_s)}"
+    )
     return 0
 
 

@@ -3,17 +3,20 @@
 Refusals happen before any change: every touched object and every object in the tool
 namespace keeps its resourceVersion, no ledger is written, and the process exits with the
 documented code (UNSAFE=4 from the gate, INVALID=3 where the loader refuses first) and one
-``error:`` line that says what to change.
+``error:`` line that says what to change. Namespace objects, the tool's own ledgers and a
+system ``--ledger-namespace`` are refused the same way.
 """
 
 import asyncio
 import dataclasses
 
 import pytest
+import yaml
 from engine_support import (
     HOLDING_TYPES,
     QUICK,
     SEEDS,
+    TOOL_NS,
     PausedRun,
     assert_pristine,
     diff,
@@ -27,10 +30,12 @@ from engine_support import (
     run_tool,
     settle,
     snapshot,
+    tool_objects,
 )
 
 from operator_chaos.errors import SafetyViolation
 from operator_chaos.exitcodes import ExitStatus
+from operator_chaos.kube.port import ResourceRef
 from operator_chaos.load.experiments import load_file
 from operator_chaos.orchestrator.lifecycle import RunOptions, run_experiment
 
@@ -206,14 +211,139 @@ async def test_ctrl_c_while_holding_reverts_and_exits_130(injection, kube, sandb
     assert again.stdout.strip() == "nothing to clean"
 
 
-async def test_tool_namespace_is_protected_too(kube, sandbox, steady):
-    """The tool's own namespace (ledgers, leases) is no target without allowDangerous."""
+async def test_tool_namespace_is_never_a_target(kube, sandbox, steady):
+    """The tool's own namespace (ledgers, leases) is no target, not even with allowDangerous."""
     await refused(
         kube,
         sandbox,
         "PodKill",
         "metadata.namespace=operator-chaos",
         "spec.blastRadius.allowedNamespaces=[operator-chaos]",
+        "spec.blastRadius.allowDangerous=true",
         status=ExitStatus.UNSAFE,
-        message="namespace 'operator-chaos' is protected",
+        message="namespace 'operator-chaos' is the tool's own (ledgers, leases, results): it is"
+        " never a target, not even with allowDangerous",
     )
+
+
+def experiment_file(tmp_path, name, injection, allowed, *, dangerous=False):
+    """A one-off experiment against the scenario's steady state."""
+    doc = yaml.safe_load(SEEDS["PodKill"].read_text())
+    doc["metadata"]["name"] = name
+    doc["spec"]["injection"] = {"ttl": "60s", **injection}
+    doc["spec"]["blastRadius"] = {
+        "maxPodsAffected": 1,
+        "allowedNamespaces": allowed,
+        "allowDangerous": dangerous,
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+KUBE_SYSTEM = ResourceRef("v1", "Namespace", "kube-system")
+STOMP_KUBE_SYSTEM = {
+    "type": "LabelStomping",
+    "parameters": {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "name": "kube-system",
+        "labelKey": "team",
+        "action": "overwrite",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("allowed", "message"),
+    [
+        (
+            ["opendatahub"],
+            "namespace 'kube-system' is outside spec.blastRadius.allowedNamespaces (opendatahub)",
+        ),
+        (["opendatahub", "kube-system"], "namespace 'kube-system' is protected"),
+    ],
+)
+async def test_label_stomping_the_kube_system_namespace_is_refused(
+    allowed, message, kube, sandbox, steady, tmp_path
+):
+    path = experiment_file(tmp_path, "stomp-kube-system", STOMP_KUBE_SYSTEM, allowed)
+    before = await resource_versions(kube)
+    namespace_before = (await kube.get(KUBE_SYSTEM))["metadata"]
+
+    for args in (("run", str(path), *QUICK), ("run", str(path), "--dry-run")):
+        result = await run_tool(sandbox.kubeconfig, *args)
+        assert result.rc == int(ExitStatus.UNSAFE), result.describe()
+        (line,) = result.error_lines()
+        assert message in line, result.describe()
+
+    after = (await kube.get(KUBE_SYSTEM))["metadata"]
+    assert after["resourceVersion"] == namespace_before["resourceVersion"]
+    assert after.get("labels") == namespace_before.get("labels")
+    assert await ledgers(kube) == []
+    assert await resource_versions(kube) == before
+
+
+async def test_config_drift_on_a_live_runs_ledger_is_refused_even_with_allow_dangerous(
+    kube, sandbox, steady, tmp_path
+):
+    """A ledger is what reverts a live run: no experiment may touch it, whatever it says."""
+    paused = await PausedRun.start(
+        sandbox.kubeconfig, "holding", "run", str(SEEDS["NetworkPartition"]), *QUICK
+    )
+    try:
+        (ledger,) = await ledgers(kube)
+        ledger_name = ledger["metadata"]["name"]
+        ledger_ref = ResourceRef("v1", "ConfigMap", ledger_name, TOOL_NS)
+        ledger_before = await kube.get(ledger_ref)
+        path = experiment_file(
+            tmp_path,
+            "drift-the-ledger",
+            {
+                "type": "ConfigDrift",
+                "dangerLevel": "high",
+                "parameters": {
+                    "name": ledger_name,
+                    "namespace": TOOL_NS,
+                    "key": "run.json",
+                    "value": "{}",
+                },
+            },
+            ["opendatahub", TOOL_NS],
+            dangerous=True,
+        )
+        result = await run_tool(sandbox.kubeconfig, "run", str(path), *QUICK)
+        assert result.rc == int(ExitStatus.UNSAFE), result.describe()
+        (line,) = result.error_lines()
+        assert f"ConfigMap {TOOL_NS}/{ledger_name} is in the tool namespace" in line
+        assert "never a target, not even with allowDangerous" in line
+        after = await kube.get(ledger_ref)
+        assert after["metadata"]["resourceVersion"] == ledger_before["metadata"]["resourceVersion"]
+        assert after["data"] == ledger_before["data"]
+    finally:
+        rc = await paused.interrupt()
+    # The run whose ledger it was still reverts cleanly.
+    assert rc == int(ExitStatus.INTERRUPTED), paused.stderr
+    assert not await fault_in_effect(kube, "NetworkPartition")
+    assert await leftovers(kube) == []
+
+
+async def test_a_system_ledger_namespace_is_refused(kube, sandbox, steady):
+    def in_kube_system(objects):
+        return sorted(k for k in objects if "chaos-" in k)
+
+    before = await resource_versions(kube)
+    system_before = in_kube_system(await tool_objects(kube, "kube-system"))
+    for args in (
+        ("run", str(SEEDS["PodKill"]), *QUICK),
+        ("run", str(SEEDS["PodKill"]), "--dry-run"),
+    ):
+        result = await run_tool(sandbox.kubeconfig, *args, "--ledger-namespace", "kube-system")
+        assert result.rc == int(ExitStatus.UNSAFE), result.describe()
+        (line,) = result.error_lines()
+        assert line.endswith(
+            "--ledger-namespace 'kube-system' is a system namespace: keep the tool's ledgers,"
+            " leases and results in a namespace of their own (default operator-chaos)"
+        ), result.describe()
+    assert in_kube_system(await tool_objects(kube, "kube-system")) == system_before
+    assert await resource_versions(kube) == before

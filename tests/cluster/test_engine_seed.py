@@ -8,7 +8,6 @@ namespace, and the run's result is stored as ConfigMap ``chaos-result-<run>``.
 """
 
 import itertools
-import json
 import re
 from datetime import timedelta
 
@@ -28,6 +27,8 @@ from engine_support import (
     snapshot,
 )
 
+from operator_chaos.orchestrator import results
+
 PHASES_HELD = [
     "Pending",
     "SteadyStatePre",
@@ -39,7 +40,18 @@ PHASES_HELD = [
     "Evaluating",
     "Complete",
 ]
-PHASES_INSTANT = [p for p in PHASES_HELD if p not in ("Holding", "Reverting")]
+# Repair faults (PodKill): the damage stays until the operator repairs it; the tool reverts
+# (here: nothing to restore) only after observing.
+PHASES_REPAIR = [
+    "Pending",
+    "SteadyStatePre",
+    "Injecting",
+    "Observing",
+    "Reverting",
+    "SteadyStatePost",
+    "Evaluating",
+    "Complete",
+]
 
 # What each confirmation must say: proof, read back from the cluster, that the fault took.
 CONFIRMATIONS = {
@@ -99,7 +111,7 @@ async def test_seed_experiment_is_resilient_and_leaves_no_trace(injection, kube,
 
     # Phases in lifecycle order, each closed, each starting where the previous one ended.
     phases = report["phases"]
-    assert [p["phase"] for p in phases] == (PHASES_INSTANT if instant else PHASES_HELD)
+    assert [p["phase"] for p in phases] == (PHASES_REPAIR if instant else PHASES_HELD)
     for phase in phases:
         assert parse_time(phase["startedAt"]) <= parse_time(phase["endedAt"]), phase
     for prev, nxt in itertools.pairwise(phases):
@@ -138,6 +150,27 @@ async def test_seed_experiment_is_resilient_and_leaves_no_trace(injection, kube,
     revert_re = re.compile(REVERTS[injection].format(run=re.escape(run_id)))
     assert any(revert_re.search(d) for d in report["revert"]["details"]), report["revert"]
 
+    # Who undid the fault, and what recovery was timed from.
+    timeline = report["timeline"]
+    (restoration,) = report["restorations"]
+    if instant:
+        assert report["recoveryModel"] == "repair"
+        assert report["recovery"]["measuredFrom"] == "injection"
+        assert restoration["restoredBy"] == "operator", restoration
+        assert timeline["repairedMs"] is not None
+        assert timeline["liftedMs"] is None
+        assert timeline["injectedMs"] <= timeline["repairedMs"] <= timeline["recoveredMs"]
+    else:
+        assert report["recoveryModel"] == "condition"
+        assert report["recovery"]["measuredFrom"] == "lift"
+        assert restoration["restoredBy"] == "operator-chaos", restoration
+        assert timeline["liftedMs"] - timeline["injectedMs"] >= 2000
+        assert timeline["liftedMs"] <= timeline["recoveredMs"]
+    fault = next(lane for lane in timeline["lanes"] if lane["kind"] == "fault")
+    assert [t["ok"] for t in fault["transitions"]][:3] == [True, False, True], fault
+    if not report["impact"]["observed"]:
+        assert "no impact observed" in report["message"], report["message"]
+
     recovery = report["recovery"]
     assert recovery["recovered"] is True
     assert isinstance(recovery["recoveryTimeMs"], int)
@@ -162,7 +195,7 @@ async def test_seed_experiment_is_resilient_and_leaves_no_trace(injection, kube,
     stored = await result_configmap(kube, run_id)
     assert stored is not None, f"no chaos-result-{run_id}"
     assert stored["metadata"]["labels"]["chaos.operatorchaos.io/verdict"] == "Resilient"
-    body = json.loads(stored["data"]["result.json"])
+    body = results.decode(stored).model_dump(mode="json", by_alias=True)
     assert body["runId"] == run_id
     assert body["verdict"] == "Resilient"
     assert body["experiment"] == report["experiment"]

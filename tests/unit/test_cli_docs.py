@@ -90,7 +90,7 @@ def test_invalid_knowledge_lists_each_problem(
     lines = capsys.readouterr().err.strip().split("\n")
     assert len(lines) == 2
     assert lines[0].startswith(
-        f"error: {bad}:{kind_line}:9: components[0].managedResources[3].kind:"
+        f"error: {bad}:{kind_line}:9: components[0].managedResources[2].kind:"
     )
     assert lines[1].startswith(f"{bad}:{cycles_line}:3: recovery.maxReconcileCycles:")
 

@@ -84,13 +84,25 @@ def test_validate_knowledge_flag_uses_the_knowledge_loader(
 
 
 @pytest.mark.parametrize("injection_type", [t.value for t in InjectionType])
-def test_init_writes_a_valid_skeleton(
+def test_init_skeleton_validates_once_its_to_dos_are_done(
     injection_type: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "experiment.yaml"
     args = ["init", "--type", injection_type, "--component", "my-controller", "--operator", "my-op"]
     code, _, err = run([*args, "-o", str(target)], capsys)
     assert code == ExitStatus.OK, err
+    assert "to do before it validates: " in err
+    # As written, validate lists exactly the to-dos: the hypothesis (and the opt-in).
+    code, out, _ = run(["validate", str(target)], capsys)
+    assert code == ExitStatus.INVALID
+    fields = sorted(line.split(": ")[1] for line in out.splitlines())
+    high = yaml.safe_load(target.read_text())["spec"]["blastRadius"].get("allowDangerous")
+    expected = ["spec.hypothesis.description"]
+    if high is not None:
+        expected.insert(0, "spec.blastRadius.allowDangerous")
+    assert fields == expected, out
+    text = target.read_text().replace("TODO: what", "What")
+    target.write_text(text.replace("allowDangerous: false", "allowDangerous: true"))
     code, out, _ = run(["validate", str(target)], capsys)
     assert code == ExitStatus.OK, out
     document = yaml.safe_load(target.read_text())
@@ -98,13 +110,41 @@ def test_init_writes_a_valid_skeleton(
     assert document["spec"]["blastRadius"]["allowedNamespaces"] == ["my-op"]
 
 
-def test_init_marks_high_danger_types(capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_leaves_the_high_danger_opt_in_to_the_user(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["init", "--type", "rbacrevoke", "--component", "c", "--operator", "o"]
-    code, out, _ = run([*args, "--namespace", "ns"], capsys)
+    code, out, err = run([*args, "--namespace", "ns"], capsys)
     assert code == ExitStatus.OK
-    assert yaml.safe_load(out)["spec"]["blastRadius"]["allowDangerous"] is True
+    assert yaml.safe_load(out)["spec"]["blastRadius"]["allowDangerous"] is False
+    assert "# opt in by setting this to true" in out
+    assert "to do before it validates: spec.blastRadius.allowDangerous," in err
     code, out, _ = run(["init", "--type", "PodKill", "--component", "c", "--operator", "o"], capsys)
     assert "allowDangerous" not in out
+
+
+def test_validate_refuses_placeholder_hypotheses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for marker in ("TODO", "FIXME", "TBD"):
+        path = tmp_path / f"{marker}.yaml"
+        path.write_text(
+            VALID.read_text().replace("      The controller", f"      {marker} The controller", 1)
+        )
+        code, out, _ = run(["validate", str(path)], capsys)
+        assert code == ExitStatus.INVALID, marker
+        assert f"spec.hypothesis.description: is still a placeholder ({marker}): write" in out
+    path = tmp_path / "words.yaml"  # the words inside other words are no markers
+    path.write_text(
+        VALID.read_text().replace("      The controller", "      TODOS TBDX The controller", 1)
+    )
+    assert run(["validate", str(path)], capsys)[0] == ExitStatus.OK
+
+
+def test_init_says_when_a_type_cannot_run_yet(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--component", "c", "--operator", "o"]
+    _, _, err = run(["init", "--type", "SecretDeletion", *args], capsys)
+    assert "note: SecretDeletion validates and is documented, but `run` refuses it" in err
+    _, _, err = run(["init", "--type", "PodKill", *args], capsys)
+    assert "note:" not in err
 
 
 def test_init_refuses_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -128,12 +168,18 @@ def test_init_refuses_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_types_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["types"], capsys)
     assert code == ExitStatus.OK
-    assert "PodKill  (danger: low)" in out
+    assert "PodKill  (danger: low, runnable: yes)" in out
+    assert "SecretDeletion  (danger: high, runnable: not yet)" in out
+    assert out.endswith(
+        "9 of 20 types run today; the others validate and are documented, and"
+        " `run` refuses them (exit 8).\n"
+    )
     assert "labelSelector" in out
     code, out, _ = run(["types", "--output", "json"], capsys)
     rows = {row["type"]: row for row in json.loads(out)}
     assert len(rows) == 20
     assert rows["RBACRevoke"]["danger"] == "high"
+    assert (rows["RBACRevoke"]["runnable"], rows["SecretDeletion"]["runnable"]) == (True, False)
     selector = rows["PodKill"]["parameters"][0]
     assert selector == {
         "name": "labelSelector",

@@ -1,5 +1,6 @@
 """The operator overview page, the index over operators and the whole site tree."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -51,44 +52,106 @@ def _table(lines: list[str]) -> dict[str, dict[str, str]]:
     return {row[0]: dict(zip(header, row, strict=True)) for row in body}
 
 
-def test_coverage_matrix_counts(tmp_path: Path) -> None:
+def test_coverage_matrix_has_a_row_per_type_and_a_column_per_component(tmp_path: Path) -> None:
     model = load_file(KNOWLEDGE).model
     markdown = operator_page.render(model, collect(_experiments(tmp_path)))
     section = _section(markdown, "## Coverage Matrix")
     assert section[0] == "4 experiments cover 2 of 20 injection types."
     matrix = _table(section)
-    assert list(next(iter(matrix.values())))[1:-1] == sorted(t.value for t in InjectionType)
-    row = matrix[COMPONENT]
-    assert (row["PodKill"], row["RBACRevoke"], row["Total"]) == ("2", "1", "3")
-    assert row["ConfigDrift"] == "—"
-    ghost = matrix["ghost (not in knowledge)"]
-    assert (ghost["PodKill"], ghost["Total"]) == ("1", "1")
+    assert list(matrix) == [*sorted(t.value for t in InjectionType), "**Total**"]
+    ghost = "ghost (not in knowledge)"
+    assert list(matrix["PodKill"]) == ["Injection Type", ghost, COMPONENT, "Total"]
+    assert (matrix["PodKill"][COMPONENT], matrix["PodKill"][ghost]) == ("2", "1")
+    assert (matrix["PodKill"]["Total"], matrix["RBACRevoke"]["Total"]) == ("3", "1")
+    assert matrix["ConfigDrift"][COMPONENT] == "—"
     total = matrix["**Total**"]
-    assert (total["PodKill"], total["RBACRevoke"], total["Total"]) == ("3", "1", "4")
+    assert (total[COMPONENT], total[ghost], total["Total"]) == ("3", "1", "4")
+
+
+def test_coverage_matrix_of_one_component_has_no_total_column(tmp_path: Path) -> None:
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "pod-kill.yaml").write_text((EXPERIMENTS / "pod-kill.yaml").read_text())
+    markdown = operator_page.render(load_file(KNOWLEDGE).model, collect(one))
+    section = _section(markdown, "## Coverage Matrix")
+    assert section[0] == "1 experiment covers 1 of 20 injection types."
+    matrix = _table(section)
+    assert list(matrix["PodKill"]) == ["Injection Type", COMPONENT]
+    assert (matrix["PodKill"][COMPONENT], matrix["**Total**"][COMPONENT]) == ("1", "1")
+
+
+def _tables(markdown: str) -> dict[str, list[list[str]]]:
+    """Section heading -> the pipe tables in it, each as its lines."""
+    tables: dict[str, list[list[str]]] = {}
+    heading = previous = ""
+    for line in markdown.split("\n"):
+        if line.startswith("## "):
+            heading = line
+        if line.startswith("|") and not previous.startswith("|"):
+            tables.setdefault(heading, []).append([])
+        if line.startswith("|"):
+            tables[heading][-1].append(line)
+        previous = line
+    return tables
+
+
+def _min_width(table: list[str]) -> int:
+    """Characters the table needs when cells wrap only at spaces and after hyphens."""
+    rows = [split_row(line) for i, line in enumerate(table) if i != 1]
+    return sum(
+        max(len(part) for row in rows for part in re.split(r"\s+|(?<=-)", row[column]))
+        for column in range(len(rows[0]))
+    )
+
+
+SECOND_COMPONENT = """\
+  - name: second
+    controller: Other
+    managedResources:
+      - {apiVersion: v1, kind: ConfigMap, name: extra, namespace: opendatahub}
+"""
+
+
+@pytest.mark.parametrize("components", [1, 2])
+def test_each_section_is_one_table_that_never_breaks_a_word(
+    components: int, tmp_path: Path
+) -> None:
+    text = KNOWLEDGE.read_text()
+    if components == 2:
+        first = f"  - name: {COMPONENT}\n"
+        text = text.replace(first, SECOND_COMPONENT + first, 1)
+    (tmp_path / "k.yaml").write_text(text)
+    markdown = operator_page.render(load_file(tmp_path / "k.yaml").model, collect(EXPERIMENTS))
+    tables = _tables(markdown)
+    assert {heading: len(found) for heading, found in tables.items()} == dict.fromkeys(tables, 1)
+    resources = tables["## Managed Resources"][0]
+    model = load_file(KNOWLEDGE).model
+    managed = sum(len(c.managed_resources) for c in model.components)
+    assert len(resources) == 2 + managed + (components - 1)
+    for heading, (table,) in tables.items():
+        # Material lets inline code break anywhere: cells are plain text, which wraps at
+        # spaces and hyphens only, and the whole table fits a page at that width.
+        assert not any("`" in line for line in table), heading
+        assert _min_width(table) <= 100, (heading, _min_width(table))
+    assert ("Component" in split_row(resources[0])) is (components == 2)
+    assert (f"All resources belong to component {COMPONENT}." in markdown) is (components == 1)
 
 
 def test_overview_sections_describe_the_knowledge() -> None:
     markdown = operator_page.render(load_file(KNOWLEDGE).model)
     assert markdown.startswith("# training-operator\n")
     assert "## Coverage Matrix" not in markdown
-    resources = _section(markdown, "## Managed Resources")
-    kinds = [line for line in resources if line.startswith("### ")]
-    assert kinds == [
-        "### ClusterRoleBinding",
-        "### Deployment",
-        "### Lease",
-        "### Service",
-        "### ServiceAccount",
-    ]
-    deployment = next(
-        line
-        for line in resources
-        if "`training-operator-controller-manager`" in line and "apps/v1" in line
+    resources = _table(_section(markdown, "## Managed Resources"))
+    model = load_file(KNOWLEDGE).model
+    assert list(resources) == sorted(
+        f"{r.kind} ({r.api_version})" for c in model.components for r in c.managed_resources
     )
-    assert "`app.kubernetes.io/name=training-operator`, `control-plane=controller-manager`" in (
-        deployment
+    deployment = resources["Deployment (apps/v1)"]
+    assert deployment["Name"] == COMPONENT
+    assert deployment["Expected State"] == (
+        "labels app.kubernetes.io/name=training-operator, control-plane=controller-manager;"
+        " spec replicas: 1"
     )
-    assert "`replicas: 1`" in deployment
     webhooks = _table(_section(markdown, "## Webhooks"))
     assert webhooks["mpytorchjob.kubeflow.org"]["Type"] == "mutating"
     assert webhooks["vpytorchjob.kubeflow.org"]["Path"] == "/validate-kubeflow-org-v1-pytorchjob"
@@ -99,9 +162,10 @@ def test_overview_sections_describe_the_knowledge() -> None:
         "- **Reconcile timeout:** 5m0s",
         "- **Max reconcile cycles:** 10",
     ]
-    steady = _table(_section(markdown, "## Steady State"))
-    assert steady[COMPONENT]["Expectation"] == "condition Available is True"
-    assert steady[COMPONENT]["Timeout"] == "1m0s"
+    steady = _table(_section(markdown, "## Steady State"))["conditionTrue"]
+    assert steady["Object"] == f"Deployment opendatahub/{COMPONENT}"
+    assert steady["Expectation"] == "condition Available is True"
+    assert steady["Timeout"] == "1m0s"
     assert markdown.endswith("\n")
     assert not markdown.endswith("\n\n")
 
@@ -140,6 +204,8 @@ def test_index_has_one_row_per_operator(tmp_path: Path) -> None:
     root, knowledge = _two_operators(tmp_path)
     markdown = site.render_index(site.gather(root, knowledge))
     assert markdown.split("\n")[2] == "2 operators, 5 experiments."
+    one = site.render_index([o for o in site.gather(root, knowledge) if o.slug == "quiet"])
+    assert one.split("\n")[2] == "1 operator, 0 experiments."
     rows = _table([line for line in markdown.split("\n") if line.startswith("| ")])
     assert list(rows) == ["quiet", "training-operator"]
     busy = rows["training-operator"]
@@ -202,3 +268,14 @@ def test_danger_mix_leaves_out_absent_levels() -> None:
     entries = [e for e in collect(EXPERIMENTS) if e.danger.value != "medium"]
     assert danger_mix(entries) == "2 low, 2 high"
     assert danger_mix([]) == ""
+
+
+def test_docs_refuse_an_experiment_whose_hypothesis_is_a_placeholder(tmp_path: Path) -> None:
+    root, knowledge = _two_operators(tmp_path)
+    path = root / "training-operator" / "pod-kill.yaml"
+    path.write_text(path.read_text().replace("      When the", "      TODO: When the", 1))
+    with pytest.raises(
+        LoadError,
+        match=r"pod-kill\.yaml:\d+:\d+: spec\.hypothesis\.description: is still a placeholder",
+    ):
+        site.gather(root, knowledge)

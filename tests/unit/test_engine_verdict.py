@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from operator_chaos.api.v1alpha1 import Verdict
-from operator_chaos.evaluate.verdict import Evidence, judge
+from operator_chaos.api.v1alpha1 import RecoveryModel, Verdict
+from operator_chaos.evaluate.verdict import NO_IMPACT, Evidence, judge
 
 GOOD = Evidence(
     steady_before=True,
@@ -21,7 +21,11 @@ GOOD = Evidence(
 
 def test_clean_recovery_is_resilient() -> None:
     j = judge(GOOD)
-    assert (j.verdict, j.message, j.deviations) == (Verdict.RESILIENT, "recovered in 1200 ms", ())
+    assert (j.verdict, j.message, j.deviations) == (
+        Verdict.RESILIENT,
+        "recovered in 1200 ms after the lift",
+        (),
+    )
 
 
 @pytest.mark.parametrize(
@@ -45,7 +49,7 @@ def test_clean_recovery_is_resilient() -> None:
         (
             {"recovered": False, "recovery_ms": None},
             Verdict.FAILED,
-            "steady state not restored within the recovery timeout (60000 ms)",
+            "steady state not restored within the recovery timeout (60s after the lift)",
         ),
     ],
 )
@@ -113,7 +117,7 @@ def test_all_deviations_are_listed_in_a_stable_order() -> None:
         "recovered after 400000 ms, later than reconcileTimeout 300000 ms",
         "collateral damage: C",
     )
-    assert j.message == "recovered in 400000 ms with deviations"
+    assert j.message == "recovered in 400000 ms after the lift, with deviations"
 
 
 @pytest.mark.parametrize(
@@ -131,3 +135,60 @@ def test_precedence(change: dict[str, object], verdict: Verdict) -> None:
     j = judge(replace(GOOD, **change))  # type: ignore[arg-type]
     assert j.verdict is verdict
     assert j.deviations == ()
+
+
+REPAIR = replace(GOOD, model=RecoveryModel.REPAIR)
+
+
+def test_repair_restored_by_the_operator_is_resilient_and_says_so() -> None:
+    j = judge(REPAIR)
+    assert j.verdict is Verdict.RESILIENT
+    assert j.message == (
+        "the operator restored the damage; recovered in 1200 ms after the injection"
+    )
+
+
+def test_repair_not_restored_by_the_operator_fails_even_when_the_checks_pass() -> None:
+    """The twin of the test above: the same evidence, but the damage was restored by the tool
+    (the checks never noticed the fault): the operator did not do its part."""
+    j = judge(
+        replace(
+            REPAIR, unrepaired=["Deployment demo/app metadata.labels.tier"], restored_by_tool=True
+        )
+    )
+    assert j.verdict is Verdict.FAILED
+    assert j.message == (
+        "the operator did not restore Deployment demo/app metadata.labels.tier within 60s;"
+        " operator-chaos restored it"
+    )
+
+
+def test_repair_not_restored_by_anybody_says_nobody() -> None:
+    j = judge(replace(REPAIR, unrepaired=["Pod demo/x (pod)"], restored_by_tool=False))
+    assert j.verdict is Verdict.FAILED
+    assert j.message.endswith("; nobody restored it")
+
+
+def test_unrepaired_only_counts_for_repair_faults() -> None:
+    assert judge(replace(GOOD, unrepaired=["x"])).verdict is Verdict.RESILIENT
+
+
+def test_no_impact_is_said_and_can_be_required() -> None:
+    quiet = replace(GOOD, impact_observed=False)
+    j = judge(quiet)
+    assert j.verdict is Verdict.RESILIENT
+    assert NO_IMPACT in j.message
+    strict = judge(replace(quiet, require_impact=True))
+    assert strict.verdict is Verdict.INCONCLUSIVE
+    assert strict.message == f"{NO_IMPACT}; it proves nothing"
+    # an impact that was observed is never flagged
+    assert NO_IMPACT not in judge(replace(GOOD, require_impact=True)).message
+
+
+def test_repair_failure_beats_no_impact_and_deviations() -> None:
+    j = judge(
+        replace(
+            REPAIR, unrepaired=["x"], impact_observed=False, collateral=["c"], require_impact=True
+        )
+    )
+    assert j.verdict is Verdict.FAILED

@@ -57,7 +57,6 @@ def test_shipped_training_operator_knowledge() -> None:
     (comp,) = model.components
     assert comp.name == "training-operator-controller-manager"
     assert sorted(r.kind for r in comp.managed_resources) == [
-        "ClusterRoleBinding",
         "Deployment",
         "Lease",
         "Service",

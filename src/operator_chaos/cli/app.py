@@ -27,9 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "suite": ("operator_chaos.cli.run:suite", "Run every experiment in a directory."),
     "clean": ("operator_chaos.cli.clean:clean", "Revert every fault whose run is gone or expired."),
     "preflight": ("operator_chaos.cli.preflight:preflight", "Check cluster access and targets."),
+    "results": ("operator_chaos.cli.results:results", "List stored results; show or re-report."),
     "sandbox": ("operator_chaos.cli.sandbox:sandbox", "Local Kubernetes control plane to try it."),
     "demo": ("operator_chaos.cli.demo:demo", "Sandbox + seed experiments + reports, end to end."),
     "version": ("operator_chaos.cli.app:version", "Print the version."),
+    "completion": ("operator_chaos.cli.completion:completion", "Print a shell completion script."),
 }
 
 

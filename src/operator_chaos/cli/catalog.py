@@ -8,11 +8,12 @@ import click
     "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 def types(output: str) -> None:
-    """List injection types with their default danger and parameters."""
-    from operator_chaos.injection.registry import all_specs
+    """List injection types with their default danger, whether they run yet, and parameters."""
+    from operator_chaos.injection.registry import all_specs, runnable_types
     from operator_chaos.load.schema import parameter_info
 
     specs = all_specs()
+    runnable = set(runnable_types())
     if output == "json":
         import json
 
@@ -20,6 +21,7 @@ def types(output: str) -> None:
             {
                 "type": spec.injection_type.value,
                 "danger": spec.danger.value,
+                "runnable": spec.injection_type in runnable,
                 "summary": spec.summary,
                 "affectsPods": spec.affects_pods,
                 "instantaneous": spec.instantaneous,
@@ -41,7 +43,8 @@ def types(output: str) -> None:
     for index, spec in enumerate(specs):
         if index:
             click.echo()
-        click.echo(f"{spec.injection_type.value}  (danger: {spec.danger.value})")
+        runs = "yes" if spec.injection_type in runnable else "not yet"
+        click.echo(f"{spec.injection_type.value}  (danger: {spec.danger.value}, runnable: {runs})")
         click.echo(f"  {spec.summary}")
         params = parameter_info(spec)
         widths = [max(len(p.name) for p in params), max(len(p.type) for p in params)]
@@ -50,6 +53,11 @@ def types(output: str) -> None:
             click.echo(f"    {p.name:<{widths[0]}}  {p.type:<{widths[1]}}  {need}")
             if p.description:
                 click.echo(f"    {'':<{widths[0]}}  {p.description}")
+    click.echo()
+    click.echo(
+        f"{len(runnable)} of {len(specs)} types run today; the others validate and are"
+        " documented, and `run` refuses them (exit 8)."
+    )
 
 
 @click.command()

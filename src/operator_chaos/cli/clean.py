@@ -2,10 +2,15 @@
 
 import asyncio
 import json
+import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from operator_chaos.cli import common
+
+if TYPE_CHECKING:
+    from operator_chaos.orchestrator.clean import CleanReport
 
 
 @click.command()
@@ -37,6 +42,7 @@ def clean(
     report = asyncio.run(go())
     if output == "json":
         click.echo(json.dumps(report.__dict__, indent=2))
+        _exit_if_left_behind(report)
         return
     for line in report.reverted:
         click.echo(f"restored: {line}")
@@ -46,5 +52,26 @@ def clean(
         click.echo(f"removed ledger {name}")
     for name in report.removed_leases:
         click.echo(f"removed lease {name}")
-    if not (report.reverted or report.skipped or report.removed_ledgers or report.removed_leases):
+    for line in report.failed:
+        click.echo(f"revert failed: {line}")
+    for line in report.damaged:
+        click.echo(f"damaged ledger: {line}")
+    if not (
+        report.reverted
+        or report.skipped
+        or report.removed_ledgers
+        or report.removed_leases
+        or report.damaged
+        or report.failed
+    ):
         click.echo("nothing to clean")
+    _exit_if_left_behind(report)
+
+
+def _exit_if_left_behind(report: "CleanReport") -> None:
+    """Exit 7 when a fault or a damaged ledger is left for a human (every valid ledger has
+    been reverted by then)."""
+    if not report.ok:
+        from operator_chaos.exitcodes import ExitStatus
+
+        sys.exit(int(ExitStatus.REVERT_FAILED))

@@ -6,16 +6,30 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from operator_chaos.errors import OperatorChaosError
 from operator_chaos.exitcodes import ExitStatus
 
 if TYPE_CHECKING:
-    from operator_chaos.api.v1alpha1 import Verdict
+    from operator_chaos.api.v1alpha1 import ExperimentResult, InjectionOutcome, Verdict
     from operator_chaos.knowledge.model import OperatorKnowledge
     from operator_chaos.kube.client import LightkubeClient
+    from operator_chaos.kube.config import LocalCluster
     from operator_chaos.load.experiments import LoadedExperiment
     from operator_chaos.orchestrator.lifecycle import RunOutcome
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class InvalidInput(OperatorChaosError):
+    """A command-line value names something that does not exist (e.g. a kubeconfig context)."""
+
+    exit_status = ExitStatus.INVALID
+
+
+class NotRunnable(OperatorChaosError):
+    """Valid experiments whose injection type has no runtime yet: refused before any contact."""
+
+    exit_status = ExitStatus.NOT_RUNNABLE
 
 
 def cluster_options(func: F) -> F:
@@ -38,38 +52,82 @@ def cluster_options(func: F) -> F:
 
 
 def connect(kubeconfig: str | None, context: str | None) -> "LightkubeClient":
-    """Open the cluster the user means; fall back to a running sandbox when none is set."""
+    """Open the cluster the user means; a running sandbox only when it is the only one."""
     from operator_chaos.kube import client, config
-    from operator_chaos.kube import errors as kube_errors
 
-    try:
-        return client.connect(kubeconfig, context)
-    except kube_errors.ConfigError:
-        if kubeconfig or context:
-            raise
-        from operator_chaos.sandbox.cluster import Sandbox
+    check_context(kubeconfig, context)
+    return client.LightkubeClient(config.resolve(kubeconfig, context, sandboxes=running_sandboxes))
 
-        box = Sandbox()
-        if box.state() is not None and box.kubeconfig.is_file():
-            return client.LightkubeClient(config.resolve(str(box.kubeconfig)))
-        raise
+
+def running_sandboxes() -> list["LocalCluster"]:
+    """Sandboxes with a state file, an admin kubeconfig and a live kube-apiserver process."""
+    from operator_chaos.kube.config import LocalCluster
+    from operator_chaos.sandbox import processes, versions
+    from operator_chaos.sandbox.cluster import Sandbox
+
+    root = versions.sandboxes_dir()
+    found = []
+    for directory in sorted(root.iterdir()) if root.is_dir() else []:
+        box = Sandbox(directory.name, root)
+        apiserver = processes.read(box.pids_dir / "kube-apiserver.pid")
+        alive = apiserver is not None and apiserver.alive()
+        if alive and box.state() is not None and box.kubeconfig.is_file():
+            found.append(LocalCluster(box.name, box.kubeconfig))
+    return found
+
+
+def check_context(kubeconfig: str | None, context: str | None) -> None:
+    """A ``--context`` the kubeconfig lacks is a typo (invalid input), not an unreachable
+    cluster: say so in one line that lists the contexts there are."""
+    if context is None:
+        return
+    from operator_chaos.kube.config import context_names
+
+    found = context_names(kubeconfig)  # an unreadable kubeconfig stays a ConfigError
+    if found is None:
+        raise InvalidInput(
+            f"--context {context}: no kubeconfig to choose it from"
+            " (pass --kubeconfig or set KUBECONFIG)"
+        )
+    source, names = found
+    if context not in names:
+        available = ", ".join(sorted(names)) or "none"
+        raise InvalidInput(
+            f"--context {context}: no such context in {source}; available: {available}"
+        )
+
+
+def refuse_unrunnable(items: list["LoadedExperiment"]) -> None:
+    """Refuse, before the cluster is contacted, experiments whose type cannot run yet."""
+    from operator_chaos.injection.registry import runnable_types
+
+    runnable = set(runnable_types())
+    blocked = [i for i in items if i.experiment.spec.injection.type not in runnable]
+    if not blocked:
+        return
+    shown = ", ".join(
+        f"{i.path} ({i.experiment.spec.injection.type.value})" for i in blocked[:5]
+    ) + (f" and {len(blocked) - 5} more" if len(blocked) > 5 else "")
+    names = ", ".join(sorted(t.value for t in runnable))
+    raise NotRunnable(
+        f"refused: {shown}: this injection type validates but cannot run yet;"
+        f" runnable types: {names}"
+    )
 
 
 def load_experiments(
     paths: tuple[str, ...], overrides: tuple[str, ...] = ()
 ) -> list["LoadedExperiment"]:
     """Load every experiment in the given files/directories (all problems, then one error)."""
-    from operator_chaos.load import overrides as override
-    from operator_chaos.load import sources, yamlmap
+    from operator_chaos.load import sources
     from operator_chaos.load.errors import LoadError, Problem
-    from operator_chaos.load.experiments import load_text
+    from operator_chaos.load.experiments import load_file
 
     loaded: list[LoadedExperiment] = []
     problems: list[Problem] = []
     for path in sources.expand([Path(p) for p in paths]):
         try:
-            text = override.apply(yamlmap.read_text(path), list(overrides), str(path))
-            loaded += load_text(text, path)
+            loaded += load_file(path, overrides)
         except LoadError as exc:
             problems += exc.problems
     if problems:
@@ -93,6 +151,78 @@ def find_knowledge(loaded: "LoadedExperiment", explicit: str | None) -> "Operato
     return None
 
 
+def report_results(
+    outcomes: list["RunOutcome"],
+    ran: list["LoadedExperiment"],
+    skipped: list["LoadedExperiment"],
+    max_tier: int | None,
+) -> list["ExperimentResult"]:
+    """The results to report: refusals marked "refused" (no verdict: they say nothing about
+    the operator), then the experiments ``--max-tier`` left out, marked "skipped". Both name
+    the fault type they would have injected (nothing was injected: no targets, no times)."""
+    from datetime import UTC, datetime
+
+    from operator_chaos.api.v1alpha1 import ExperimentEvent, ExperimentResult, Phase
+    from operator_chaos.report._common import REFUSED_EVENT, SKIPPED_EVENT
+
+    by_source = {(str(i.path), i.experiment.metadata.name): i for i in ran}
+    results = []
+    for outcome in outcomes:
+        result = outcome.result
+        error = outcome.error
+        if error is not None and error.exit_status in _REFUSALS and not outcome.interrupted:
+            event = ExperimentEvent(
+                timestamp=result.ended_at or result.started_at,
+                phase=result.phase,
+                action=REFUSED_EVENT,
+                message=str(error),
+            )
+            update: dict[str, Any] = {"verdict": None, "events": [*result.events, event]}
+            item = by_source.get((result.file, result.experiment))
+            if result.injection is None and item is not None:
+                update["injection"] = _intended(item)
+            result = result.model_copy(update=update)
+        results.append(result)
+    now = datetime.now(UTC)
+    for item in skipped:
+        spec = item.experiment.spec
+        why = f"tier {spec.tier} is above --max-tier {max_tier}"
+        results.append(
+            ExperimentResult(
+                run_id="",
+                experiment=item.experiment.metadata.name,
+                file=str(item.path),
+                operator=spec.target.operator,
+                component=spec.target.component,
+                tier=spec.tier,
+                hypothesis=" ".join(spec.hypothesis.description.split()),
+                message=f"skipped: {why}",
+                started_at=now,
+                ended_at=now,
+                injection=_intended(item),
+                events=[
+                    ExperimentEvent(
+                        timestamp=now,
+                        phase=Phase.PENDING,
+                        action=SKIPPED_EVENT,
+                        message=why,
+                    )
+                ],
+            )
+        )
+    return results
+
+
+def _intended(item: "LoadedExperiment") -> "InjectionOutcome":
+    """The fault an experiment would inject: its type and danger, nothing injected."""
+    from operator_chaos.api.v1alpha1 import InjectionOutcome
+    from operator_chaos.injection.registry import effective_danger
+
+    spec = item.experiment.spec
+    return InjectionOutcome(type=spec.injection.type, danger=effective_danger(spec))
+
+
+_REFUSALS = frozenset({ExitStatus.UNSAFE, ExitStatus.LOCKED, ExitStatus.NOT_RUNNABLE})
 _VERDICT_EXIT = {
     "Resilient": ExitStatus.OK,
     "Degraded": ExitStatus.DEGRADED,
@@ -105,6 +235,7 @@ _SEVERITY = [
     ExitStatus.UNREACHABLE,
     ExitStatus.LOCKED,
     ExitStatus.UNSAFE,
+    ExitStatus.NOT_RUNNABLE,
     ExitStatus.ERROR,
     ExitStatus.INVALID,
     ExitStatus.USAGE,

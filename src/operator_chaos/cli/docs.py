@@ -2,8 +2,8 @@
 
 Sub-commands::
 
-    docs failure-modes --experiments DIR --knowledge FILE [-o FILE] [--intro]
-    docs operator      --knowledge FILE [--experiments DIR] [-o FILE]
+    docs failure-modes --experiments DIR --knowledge FILE [-o FILE] [--intro] [--operator N]
+    docs operator      --knowledge FILE [--experiments DIR] [-o FILE] [--operator N]
     docs index         --experiments-root DIR --knowledge-dir DIR [-o FILE]
     docs all           --experiments-root DIR --knowledge-dir DIR -o OUTDIR [--nav-prefix P]
 
@@ -27,21 +27,82 @@ Heavy modules (pydantic models, loaders, the injection registry) are imported in
 commands, so ``operator-chaos --help`` stays fast.
 """
 
+import os
+import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from operator_chaos.errors import OperatorChaosError
+from operator_chaos.exitcodes import ExitStatus
+
+if TYPE_CHECKING:
+    from operator_chaos.docgen.sources import ExperimentEntry
+    from operator_chaos.knowledge.model import OperatorKnowledge
+
 _DIR = click.Path(path_type=Path, file_okay=True, dir_okay=True)
-_OUT = click.Path(path_type=Path, dir_okay=False, writable=True)
+_OUT = click.Path(path_type=Path)  # checked when writing: every bad -o is exit 3
+_OPERATOR = click.option(
+    "--operator",
+    "operator_name",
+    default=None,
+    help="Keep only the experiments of this operator (spec.target.operator); the others are"
+    " skipped with a warning. [default: the knowledge model's operator when experiments mix]",
+)
+
+
+class OutputError(OperatorChaosError):
+    """A page could not be written where ``-o`` points."""
+
+    exit_status = ExitStatus.INVALID
 
 
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
+    _write(output, text)
+
+
+def _write(path: Path, text: str) -> None:
+    """Write one page; an unwritable path is one error line (exit 3), never a traceback.
+
+    An existing special file is refused before it is opened: writing to a FIFO blocks until
+    a reader comes, and a device is not where a page belongs.
+    """
     from operator_chaos.docgen.site import write_text
 
-    write_text(output, text)
+    try:
+        mode: int | None = os.stat(path).st_mode
+    except OSError:
+        mode = None  # absent (created below) or unreachable (the write reports why)
+    if mode is not None and not stat.S_ISREG(mode):
+        what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise OutputError(f"{path}: is {what}: pass a file path to -o/--output")
+    try:
+        write_text(path, text)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OutputError(
+            f"{path}: cannot write: {reason}: pass a writable path to -o/--output"
+        ) from None
+
+
+def _entries_for(
+    knowledge: "OperatorKnowledge", experiments_dir: Path, operator_name: str | None
+) -> "list[ExperimentEntry]":
+    """The experiments of the page's one operator; the others are skipped with a warning."""
+    from operator_chaos.docgen.sources import collect, one_operator
+
+    kept, skipped = one_operator(collect(experiments_dir), knowledge.operator.name, operator_name)
+    keep = operator_name or knowledge.operator.name
+    for entry in skipped:
+        click.echo(
+            f"warning: {entry.source}: skipped: targets operator {entry.operator!r}, not {keep!r}",
+            err=True,
+        )
+    return kept
 
 
 @click.group()
@@ -58,14 +119,25 @@ def docs() -> None:
 @click.option(
     "--intro/--no-intro", default=False, help="Add a line naming namespace and components."
 )
-def failure_modes(experiments_dir: Path, knowledge: Path, output: Path | None, intro: bool) -> None:
-    """The per-operator Failure Modes page: coverage table and one section per experiment."""
+@_OPERATOR
+def failure_modes(
+    experiments_dir: Path,
+    knowledge: Path,
+    output: Path | None,
+    intro: bool,
+    operator_name: str | None,
+) -> None:
+    """The per-operator Failure Modes page: coverage table and one section per experiment.
+
+    Experiments that target another operator (spec.target.operator) are refused, unless
+    --operator (or the knowledge model's operator) says which one the page is about.
+    """
     from operator_chaos.docgen import failure_modes as page
-    from operator_chaos.docgen.sources import collect
     from operator_chaos.knowledge.loader import load_file
 
     loaded = load_file(knowledge)
-    _emit(page.render(loaded.model, collect(experiments_dir), intro=intro), output)
+    entries = _entries_for(loaded.model, experiments_dir, operator_name)
+    _emit(page.render(loaded.model, entries, intro=intro), output)
 
 
 @docs.command("operator")
@@ -74,14 +146,20 @@ def failure_modes(experiments_dir: Path, knowledge: Path, output: Path | None, i
     "--experiments", "experiments_dir", type=_DIR, help="Add a coverage matrix from these."
 )
 @click.option("-o", "--output", type=_OUT, help="Write here instead of standard output.")
-def operator(knowledge: Path, experiments_dir: Path | None, output: Path | None) -> None:
+@_OPERATOR
+def operator(
+    knowledge: Path, experiments_dir: Path | None, output: Path | None, operator_name: str | None
+) -> None:
     """The operator overview: components, resources, webhooks, recovery, coverage."""
     from operator_chaos.docgen import operator_page
-    from operator_chaos.docgen.sources import collect
     from operator_chaos.knowledge.loader import load_file
 
     loaded = load_file(knowledge)
-    entries = collect(experiments_dir) if experiments_dir is not None else None
+    entries = (
+        _entries_for(loaded.model, experiments_dir, operator_name)
+        if experiments_dir is not None
+        else None
+    )
     _emit(operator_page.render(loaded.model, entries), output)
 
 
@@ -113,7 +191,7 @@ def index(experiments_root: Path, knowledge_dir: Path, output: Path | None) -> N
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path),
     required=True,
     help="Output directory (created; existing pages are overwritten).",
 )
@@ -126,9 +204,11 @@ def all_pages(
     experiments_root: Path, knowledge_dir: Path, output: Path, nav_prefix: str | None
 ) -> None:
     """Write the whole site tree: index, two pages per operator and a nav snippet."""
-    from operator_chaos.docgen.site import gather, render_site, write_text
+    from operator_chaos.docgen.site import gather, render_site
 
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"{output}: is not a directory: pass a directory to -o/--output")
     files = render_site(gather(experiments_root, knowledge_dir), nav_prefix or output.name)
     for relative, text in files.items():
-        write_text(output / relative, text)
+        _write(output / relative, text)
         click.echo(output / relative)

@@ -6,12 +6,14 @@ import sys
 
 import click
 
-from operator_chaos.cli import common
+from operator_chaos.cli import common, completion
 from operator_chaos.exitcodes import ExitStatus
 
 
 @click.command()
-@click.argument("files", nargs=-1, type=click.Path(exists=True))
+@click.argument(
+    "files", nargs=-1, type=click.Path(exists=True), shell_complete=completion.experiment_files
+)
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text")
 @common.cluster_options
 def preflight(
@@ -29,6 +31,7 @@ def preflight(
     from operator_chaos.orchestrator import preflight as checks
 
     items = common.load_experiments(files) if files else []
+    common.refuse_unrunnable(items)
     kube = common.connect(kubeconfig, context)
 
     async def go() -> checks.PreflightReport:

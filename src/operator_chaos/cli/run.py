@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from operator_chaos.cli import common
+from operator_chaos.cli import common, completion
 
 if TYPE_CHECKING:
+    from operator_chaos.api.v1alpha1 import ExperimentResult
     from operator_chaos.kube.client import LightkubeClient
     from operator_chaos.load.experiments import LoadedExperiment
     from operator_chaos.orchestrator.events import ProgressSink
@@ -57,6 +58,12 @@ def run_options(func: common.F) -> common.F:
                 help="How long checks must keep passing to count as recovered.",
             ),
             click.option(
+                "--require-impact",
+                is_flag=True,
+                help="Judge a run in which nothing watched ever broke Inconclusive, not"
+                " Resilient (a fault with no visible impact proves nothing).",
+            ),
+            click.option(
                 "--report-dir",
                 type=click.Path(file_okay=False),
                 default=None,
@@ -76,6 +83,14 @@ def run_options(func: common.F) -> common.F:
                 metavar="PATH=VALUE",
                 help="Override a field, e.g. --set spec.injection.ttl=30s (repeatable).",
             ),
+            click.option(
+                "--keep-results",
+                type=click.IntRange(min=0),
+                default=10,
+                show_default=True,
+                envvar="OPERATOR_CHAOS_KEEP_RESULTS",
+                help="Stored results to keep per experiment on the cluster (older are pruned).",
+            ),
         ]
     ):
         func = option(func)
@@ -83,7 +98,13 @@ def run_options(func: common.F) -> common.F:
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument(
+    "files",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True),
+    shell_complete=completion.experiment_files,
+)
 @run_options
 def run(files: tuple[str, ...], **opts: Any) -> None:
     """Run the experiments in FILES (files or directories), one after another."""
@@ -91,7 +112,11 @@ def run(files: tuple[str, ...], **opts: Any) -> None:
 
 
 @click.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.argument(
+    "directory",
+    type=click.Path(exists=True, file_okay=False),
+    shell_complete=completion.directories,
+)
 @click.option(
     "--parallel",
     type=click.IntRange(1, 32),
@@ -130,6 +155,8 @@ def _execute(
     report_dir: str | None,
     formats: tuple[str, ...],
     overrides: tuple[str, ...],
+    keep_results: int,
+    require_impact: bool,
     kubeconfig: str | None,
     context: str | None,
     ledger_namespace: str,
@@ -137,6 +164,7 @@ def _execute(
     from operator_chaos.cli import render
 
     items = common.load_experiments(files, overrides)
+    skipped: list[LoadedExperiment] = []
     if max_tier is not None:
         skipped = [i for i in items if i.experiment.spec.tier > max_tier]
         items = [i for i in items if i.experiment.spec.tier <= max_tier]
@@ -148,6 +176,7 @@ def _execute(
             )
         if not items:
             raise click.UsageError(f"no experiments at tier {max_tier} or below")
+    common.refuse_unrunnable(items)
     if len(formats) > 1 and report_dir is None:
         raise click.UsageError("several --format values need --report-dir")
     knowledge_of = {id(i): common.find_knowledge(i, knowledge) for i in items}
@@ -164,12 +193,15 @@ def _execute(
             stability=stability,
             tool_namespace=ledger_namespace,
             knowledge=knowledge_of[id(item)],
+            keep_results=keep_results,
+            require_impact=require_impact,
         )
 
     started = datetime.now(UTC)
     with render.progress_view() as view:
         outcomes = asyncio.run(_run_all(kube, items, options_for, parallel, cooldown, view))
-    _report(outcomes, started, kube.server, report_dir, formats, dry_run)
+    results = common.report_results(outcomes, items, skipped, max_tier)
+    _report(outcomes, results, started, kube.server, report_dir, formats)
     sys.exit(int(common.exit_status(outcomes, dry_run)))
 
 
@@ -205,12 +237,14 @@ async def _run_all(
 
 def _report(
     outcomes: list["RunOutcome"],
+    results: list["ExperimentResult"],
     started: datetime,
     server: str,
     report_dir: str | None,
     formats: tuple[str, ...],
-    dry_run: bool,
 ) -> None:
+    """Errors to stderr; the verdict table and report paths to stdout, unless a report itself
+    goes to stdout (then the table moves to stderr so stdout stays one clean document)."""
     from operator_chaos.api.v1alpha1 import SuiteResult
     from operator_chaos.report import base, text
 
@@ -218,15 +252,16 @@ def _report(
         started_at=started,
         ended_at=datetime.now(UTC),
         cluster=server,
-        results=[o.result for o in outcomes],
+        results=results,
     )
     for outcome in outcomes:
         if outcome.error is not None:
             click.echo(f"error: {outcome.result.experiment}: {outcome.error}", err=True)
-    click.echo(text.verdict_table(result), err=True)
+    report_to_stdout = report_dir is None and bool(formats)
+    click.echo(text.verdict_table(result), err=report_to_stdout)
     if report_dir is not None:
         paths = base.write_reports(result, Path(report_dir), formats or FORMATS)
         for path in paths:
-            click.echo(f"report: {path}", err=True)
+            click.echo(f"report: {path}")
     elif formats:
         click.echo(base.FORMATS[formats[0]].render(result), nl=False)

@@ -1,7 +1,10 @@
-"""``operator-chaos init``: write a skeleton experiment that already validates.
+"""``operator-chaos init``: write a skeleton experiment to fill in.
 
 The skeleton carries placeholder parameters suited to the fault type, so the next step is to
-edit names, not to look up which parameters exist.
+edit names, not to look up which parameters exist. Two things are deliberately left for a
+person, and `validate` refuses the file until they are done: the hypothesis (a ``TODO``, so
+that no placeholder reaches the published docs) and, for high-danger faults, the
+``allowDangerous`` opt-in (written as ``false``: a generated file must not opt in for you).
 """
 
 import json
@@ -9,6 +12,8 @@ import re
 from pathlib import Path
 
 import click
+
+from operator_chaos.cli import completion
 
 _TIERS = {
     "PodKill": 1,
@@ -78,8 +83,9 @@ def skeleton(injection_type: str, component: str, operator: str, namespace: str)
         f"      {key}: {json.dumps(value)}\n" for key, value in parameters.items()
     )
     dangerous = (
-        "    # this fault is high danger: running it needs this explicit opt-in\n"
-        "    allowDangerous: true\n"
+        f"    # {spec.injection_type.value} is a high-danger fault: read what it does, then\n"
+        "    # opt in by setting this to true (validate and run refuse it until you do)\n"
+        "    allowDangerous: false\n"
         if spec.danger is DangerLevel.HIGH
         else ""
     )
@@ -120,12 +126,22 @@ spec:
 {dangerous}"""
 
 
+TO_DO_FIELDS = frozenset({"spec.hypothesis.description", "spec.blastRadius.allowDangerous"})
+"""Fields the skeleton leaves for a person to fill in; `validate` refuses it until they do."""
+
+
 def _kebab(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name).lower()
 
 
 @click.command()
-@click.option("--type", "injection_type", required=True, help="Injection type, e.g. PodKill.")
+@click.option(
+    "--type",
+    "injection_type",
+    required=True,
+    help="Injection type, e.g. PodKill.",
+    shell_complete=completion.injection_types,
+)
 @click.option("--component", required=True, help="Component under test (a DNS-1123 name).")
 @click.option("--operator", required=True, help="Operator under test (a DNS-1123 name).")
 @click.option("--namespace", help="Namespace of the component [default: the operator name].")
@@ -145,10 +161,14 @@ def init(
     output: Path | None,
     force: bool,
 ) -> None:
-    """Write a skeleton experiment for one fault type that passes `validate`."""
+    """Write a skeleton experiment for one fault type to fill in.
+
+    `validate` lists what is left to do: the TODO hypothesis and, for high-danger faults, the
+    allowDangerous opt-in.
+    """
     from operator_chaos.api.v1alpha1 import InjectionType
     from operator_chaos.errors import UsageError
-    from operator_chaos.injection.registry import RegistryError
+    from operator_chaos.injection.registry import RegistryError, runnable_types
     from operator_chaos.load.errors import LoadError
     from operator_chaos.load.experiments import load_text
 
@@ -159,15 +179,27 @@ def init(
     except RegistryError as exc:
         raise UsageError(f"--type: {exc}") from None
     target = output or Path("<stdout>")
+    to_do: list[str] = []
     try:
         load_text(text, target)
     except LoadError as exc:
-        fields = "; ".join(f"{p.field}: {p.message}" for p in exc.problems)
-        raise UsageError(f"the options do not make a valid experiment: {fields}") from None
+        wrong = [p for p in exc.problems if p.field not in TO_DO_FIELDS]
+        if wrong:
+            fields = "; ".join(f"{p.field}: {p.message}" for p in wrong)
+            raise UsageError(f"the options do not make a valid experiment: {fields}") from None
+        to_do = sorted({p.field for p in exc.problems})
     if output is None:
         click.echo(text, nl=False)
-        return
-    if output.exists() and not force:
-        raise UsageError(f"{output} exists; pass --force to overwrite it")
-    output.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {output}", err=True)
+    else:
+        if output.exists() and not force:
+            raise UsageError(f"{output} exists; pass --force to overwrite it")
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    if to_do:
+        click.echo(f"to do before it validates: {', '.join(to_do)}", err=True)
+    if all(t.value != injection_type for t in runnable_types()):
+        click.echo(
+            f"note: {injection_type} validates and is documented, but `run` refuses it for now"
+            " (see the runnable column of `operator-chaos types`)",
+            err=True,
+        )

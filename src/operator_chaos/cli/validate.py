@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from operator_chaos.cli import completion
 from operator_chaos.errors import OperatorChaosError
 from operator_chaos.exitcodes import ExitStatus
 
@@ -21,7 +22,13 @@ class ValidationFailedError(OperatorChaosError):
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "paths",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path),
+    shell_complete=completion.experiment_files,
+)
 @click.option("--knowledge", is_flag=True, help="Validate knowledge models instead of experiments.")
 @click.option(
     "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True

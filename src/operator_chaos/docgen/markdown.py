@@ -56,6 +56,11 @@ def _guard_block_start(text: str) -> str:
     return text
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 operator``, ``2 operators``, ``0 operators`` (nouns here take a plain "s")."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def cell(text: str) -> str:
     """Escape text for a table cell (also ``|``); empty cells show a dash."""
     return inline(text).replace("|", "\\|") if text else DASH

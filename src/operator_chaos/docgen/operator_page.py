@@ -1,10 +1,15 @@
 """The operator overview page: what the knowledge file says, and which faults have been tried.
 
-Sections: a summary, components, managed resources grouped by kind, webhooks, finalizers,
-dependencies, steady state, recovery expectations and, when experiments are given, a coverage
-matrix (one row per component, one column per injection type the catalog has, cells counting
-experiments). Listing every injection type, not only the ones used, is the point of the
-matrix: the gaps are what a reader is looking for.
+Sections: a summary, components, managed resources, webhooks, finalizers, dependencies, steady
+state, recovery expectations and, when experiments are given, a coverage matrix (one row per
+injection type the catalog has, one column per component, cells counting experiments). Listing
+every injection type, not only the ones used, is the point of the matrix: the gaps are what a
+reader is looking for.
+
+Layout rules, because MkDocs Material squeezes wide tables until inline code breaks inside a
+word: each section is one table with a row per item; table cells hold plain text (it wraps only
+at spaces and hyphens), never inline code; and a column that would repeat the same value in
+every row (the component, when the operator has only one) is left out and named once above.
 """
 
 import json
@@ -77,51 +82,89 @@ def _sorted(components: Sequence[Component]) -> list[Component]:
     return sorted(components, key=lambda c: c.name)
 
 
+def _single(knowledge: OperatorKnowledge) -> str | None:
+    """The only component's name, when there is just one (its column would repeat it)."""
+    names = knowledge.component_names
+    return names[0] if len(names) == 1 else None
+
+
+def _owned_by(knowledge: OperatorKnowledge, what: str) -> list[str]:
+    """The line naming the single component, placed where its column was left out."""
+    only = _single(knowledge)
+    return [f"All {what} belong to component {md.inline(only)}."] if only else []
+
+
+def _expected_state(res: ManagedResource) -> str:
+    labels = ", ".join(f"{k}={v}" for k, v in sorted(res.labels.items()))
+    spec = ", ".join(
+        f"{k}: {json.dumps(v, sort_keys=True)}" for k, v in sorted(res.expected_spec.items())
+    )
+    parts = [f"labels {labels}" if labels else "", f"spec {spec}" if spec else ""]
+    return md.cell("; ".join(part for part in parts if part))
+
+
 def _resources(knowledge: OperatorKnowledge) -> list[list[str]]:
-    by_kind: dict[str, list[tuple[ManagedResource, str]]] = {}
-    for comp in knowledge.components:
-        for res in comp.managed_resources:
-            by_kind.setdefault(res.kind, []).append((res, comp.name))
-    blocks = [["## Managed Resources"]]
-    header = ("Name", "Namespace", "API Version", "Component", "Labels", "Expected Spec")
-    for kind in sorted(by_kind):
-        items = sorted(by_kind[kind], key=lambda rc: (rc[0].namespace or "", rc[0].name, rc[1]))
-        rows = [
-            [
-                md.code_cell(res.name),
-                md.code_cell(res.namespace or ""),
-                md.cell(res.api_version),
-                md.cell(component),
-                ", ".join(md.code_cell(f"{k}={v}") for k, v in sorted(res.labels.items()))
-                or md.DASH,
-                ", ".join(
-                    md.code_cell(f"{k}: {json.dumps(v, sort_keys=True)}")
-                    for k, v in sorted(res.expected_spec.items())
-                )
-                or md.DASH,
-            ]
-            for res, component in items
+    single = _single(knowledge) is not None
+    items = sorted(
+        ((res, comp.name) for comp in knowledge.components for res in comp.managed_resources),
+        key=lambda rc: (rc[0].kind, rc[0].namespace or "", rc[0].name, rc[1]),
+    )
+    if not items:
+        return [["## Managed Resources"], ["No managed resources."]]
+    header = ["Kind", "Name", "Namespace", "Component", "Expected State"]
+    rows = [
+        [
+            md.cell(f"{res.kind} ({res.api_version})"),
+            md.cell(res.name),
+            md.cell(res.namespace or ""),
+            md.cell(component),
+            _expected_state(res),
         ]
-        blocks += [[f"### {md.inline(kind)}"], md.table(header, rows)]
-    return blocks
+        for res, component in items
+    ]
+    return [
+        ["## Managed Resources"],
+        _owned_by(knowledge, "resources"),
+        _drop_component(header, rows, single),
+    ]
+
+
+def _drop_component(header: list[str], rows: list[list[str]], single: bool) -> list[str]:
+    """The table, without its Component column when there is only one component."""
+    if not single:
+        return md.table(header, rows)
+    index = header.index("Component")
+    keep = [i for i in range(len(header)) if i != index]
+    return md.table([header[i] for i in keep], [[row[i] for i in keep] for row in rows])
 
 
 def _webhooks(knowledge: OperatorKnowledge) -> list[list[str]]:
     rows = sorted(
-        [md.code_cell(w.name), md.cell(w.type.value), md.code_cell(w.path), md.cell(c.name)]
+        [md.cell(w.name), md.cell(w.type.value), md.cell(w.path), md.cell(c.name)]
         for c in knowledge.components
         for w in c.webhooks
     )
-    body = md.table(("Name", "Type", "Path", "Component"), rows) if rows else ["No webhooks."]
-    return [["## Webhooks"], body]
+    if not rows:
+        return [["## Webhooks"], ["No webhooks."]]
+    header = ["Name", "Type", "Path", "Component"]
+    single = _single(knowledge) is not None
+    return [
+        ["## Webhooks"],
+        _owned_by(knowledge, "webhooks"),
+        _drop_component(header, rows, single),
+    ]
 
 
 def _finalizers(knowledge: OperatorKnowledge) -> list[list[str]]:
-    rows = sorted(
-        [md.code_cell(f), md.cell(c.name)] for c in knowledge.components for f in c.finalizers
-    )
-    body = md.table(("Finalizer", "Component"), rows) if rows else ["No finalizers."]
-    return [["## Finalizers"], body]
+    rows = sorted([md.cell(f), md.cell(c.name)] for c in knowledge.components for f in c.finalizers)
+    if not rows:
+        return [["## Finalizers"], ["No finalizers."]]
+    single = _single(knowledge) is not None
+    return [
+        ["## Finalizers"],
+        _owned_by(knowledge, "finalizers"),
+        _drop_component(["Finalizer", "Component"], rows, single),
+    ]
 
 
 def _dependencies(knowledge: OperatorKnowledge) -> list[list[str]]:
@@ -129,9 +172,10 @@ def _dependencies(knowledge: OperatorKnowledge) -> list[list[str]]:
     rows = [
         [
             md.cell(c.name),
-            ", ".join(
-                md.inline(d) + ("" if d in local else " (other operator)")
-                for d in sorted(c.dependencies)
+            md.cell(
+                ", ".join(
+                    d + ("" if d in local else " (other operator)") for d in sorted(c.dependencies)
+                )
             ),
         ]
         for c in _sorted(knowledge.components)
@@ -144,9 +188,9 @@ def _dependencies(knowledge: OperatorKnowledge) -> list[list[str]]:
 
 def _expectation(check: SteadyStateCheck) -> str:
     if isinstance(check, ConditionTrueCheck):
-        return f"condition {md.code(check.condition_type)} is True"
+        return f"condition {check.condition_type} is True"
     if isinstance(check, FieldEqualsCheck):
-        return f"{md.code(check.field_path)} = {md.code(json.dumps(check.expected_value))}"
+        return f"{check.field_path} = {json.dumps(check.expected_value)}"
     if isinstance(check, ReplicaCountCheck):
         want = check.expected_replicas
         return f"{want} ready replicas" if want is not None else "ready replicas = spec.replicas"
@@ -158,17 +202,26 @@ def _steady_state(knowledge: OperatorKnowledge) -> list[list[str]]:
         [
             md.cell(c.name),
             md.cell(check.type.value),
-            md.cell(f"{check.kind} {check.api_version}"),
-            md.code_cell(f"{check.namespace}/{check.name}" if check.namespace else check.name),
-            _expectation(check).replace("|", "\\|"),
+            md.cell(
+                f"{check.kind} {check.namespace}/{check.name}"
+                if check.namespace
+                else f"{check.kind} {check.name}"
+            ),
+            md.cell(_expectation(check)),
             format_duration(c.steady_state.timeout),
         ]
         for c in _sorted(knowledge.components)
         for check in c.steady_state.checks
     ]
-    header = ("Component", "Check", "Kind", "Object", "Expectation", "Timeout")
-    body = md.table(header, rows) if rows else ["No steady-state checks."]
-    return [["## Steady State"], body]
+    if not rows:
+        return [["## Steady State"], ["No steady-state checks."]]
+    header = ["Component", "Check", "Object", "Expectation", "Timeout"]
+    single = _single(knowledge) is not None
+    return [
+        ["## Steady State"],
+        _owned_by(knowledge, "checks"),
+        _drop_component(header, rows, single),
+    ]
 
 
 def _recovery(knowledge: OperatorKnowledge) -> list[list[str]]:
@@ -198,16 +251,29 @@ def coverage_counts(
 def coverage_matrix(
     knowledge: OperatorKnowledge, entries: Sequence[ExperimentEntry]
 ) -> list[list[str]]:
-    """``## Coverage Matrix``: components x every injection type, plus totals."""
+    """``## Coverage Matrix``: one row per injection type, one column per component (plus a
+    Total column when there are several), and a Total row."""
     types = sorted(t.value for t in InjectionType)
     counts = coverage_counts(knowledge, entries)
-    rows = []
-    for component in sorted(counts):
-        cells = [str(counts[component][t]) if counts[component][t] else md.DASH for t in types]
-        rows.append([md.cell(component), *cells, str(sum(counts[component].values()))])
+    components = sorted(counts)
     per_type = Counter(entry.injection_type for entry in entries)
-    totals = [str(per_type[t]) if per_type[t] else md.DASH for t in types]
-    rows.append(["**Total**", *totals, str(len(entries))])
+    with_total = len(components) > 1
+
+    def count(n: int) -> str:
+        return str(n) if n else md.DASH
+
+    rows = []
+    for t in types:
+        cells = [count(counts[c][t]) for c in components]
+        rows.append([md.cell(t), *cells, *([count(per_type[t])] if with_total else [])])
+    totals = [str(sum(counts[c].values())) for c in components]
+    rows.append(["**Total**", *totals, *([str(len(entries))] if with_total else [])])
     covered = sum(1 for t in types if per_type[t])
-    summary = f"{len(entries)} experiments cover {covered} of {len(types)} injection types."
-    return [["## Coverage Matrix"], [summary], md.table(("Component", *types, "Total"), rows)]
+    summary = (
+        f"{md.plural(len(entries), 'experiment')} {'covers' if len(entries) == 1 else 'cover'}"
+        f" {covered} of {len(types)} injection types."
+    )
+    header = ["Injection Type", *(md.cell(c) for c in components)]
+    if with_total:
+        header.append("Total")
+    return [["## Coverage Matrix"], [summary], md.table(header, rows)]

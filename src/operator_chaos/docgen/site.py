@@ -97,7 +97,7 @@ def render_index(operators: list[OperatorDocs], title: str = "Operators") -> str
                 pages,
             ]
         )
-    summary = f"{len(operators)} operators, {total} experiments."
+    summary = f"{md.plural(len(operators), 'operator')}, {md.plural(total, 'experiment')}."
     return md.page([[f"# {md.inline(title)}"], [summary], md.table(header, rows)])
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from operator_chaos.api.v1alpha1 import ChaosExperiment, DangerLevel
 from operator_chaos.docgen.markdown import collapse
+from operator_chaos.errors import UsageError
 from operator_chaos.injection.registry import effective_danger
 from operator_chaos.knowledge.packs import load_experiments
 from operator_chaos.load import experiments
@@ -29,6 +30,15 @@ class ExperimentEntry:
     danger: DangerLevel
     yaml: str
     """The experiment's YAML exactly as written (its own document only, for multi-doc files)."""
+    source: str = ""
+    """The file as the user named it (for messages)."""
+    operator_at: tuple[int, int] = (0, 0)
+    """Line and column of ``spec.target.operator`` in that file."""
+
+    @property
+    def operator(self) -> str:
+        """The operator the experiment targets."""
+        return self.experiment.spec.target.operator
 
     @property
     def injection_type(self) -> str:
@@ -64,11 +74,62 @@ def collect(directory: Path) -> list[ExperimentEntry]:
             experiment=item.experiment,
             danger=effective_danger(item.experiment.spec),
             yaml=_document_text(item, starts[item.path]),
+            source=str(item.path),
+            operator_at=item.document.position(("spec", "target", "operator")),
         )
         for item in loaded
     ]
     order = {id(entry): index for index, entry in enumerate(entries)}
     return sorted(entries, key=lambda e: (e.injection_type, e.file, order[id(e)]))
+
+
+def one_operator(
+    entries: list[ExperimentEntry], knowledge_operator: str, chosen: str | None = None
+) -> tuple[list[ExperimentEntry], list[ExperimentEntry]]:
+    """The entries of the one operator a page is about, and the entries left out.
+
+    A page covers one operator. When the experiments target several, the one kept is
+    ``chosen`` (``--operator``), else the knowledge model's operator if some target it;
+    failing both, nothing is guessed: the error names every file that differs from the
+    majority. One operator throughout (even if named unlike the knowledge model) is kept.
+    """
+    counts = Counter(entry.operator for entry in entries)
+    if chosen is not None:
+        if entries and chosen not in counts:
+            found = ", ".join(sorted(counts))
+            raise UsageError(
+                f"--operator {chosen!r}: no experiment targets that operator; they target: {found}"
+            )
+        keep = chosen
+    elif len(counts) <= 1:
+        return entries, []
+    elif knowledge_operator in counts:
+        keep = knowledge_operator
+    else:
+        raise LoadError(_mixed_problems(entries, counts, knowledge_operator))
+    kept = [entry for entry in entries if entry.operator == keep]
+    return kept, [entry for entry in entries if entry.operator != keep]
+
+
+def _mixed_problems(
+    entries: list[ExperimentEntry], counts: Counter[str], knowledge_operator: str
+) -> list[Problem]:
+    majority = min(counts, key=lambda name: (-counts[name], name))
+    others = counts[majority]
+    noun = "experiment targets" if others == 1 else "experiments target"
+    return [
+        Problem(
+            entry.source,
+            entry.operator_at[0],
+            entry.operator_at[1],
+            "spec.target.operator",
+            f"{entry.operator!r} is another operator: {others} {noun} {majority!r} and the"
+            f" knowledge model is for {knowledge_operator!r}; a page covers one operator:"
+            " pass --operator NAME to keep one, or move this file",
+        )
+        for entry in sorted(entries, key=lambda e: (e.source, e.operator_at))
+        if entry.operator != majority
+    ]
 
 
 def _document_text(item: experiments.LoadedExperiment, starts: list[int]) -> str:

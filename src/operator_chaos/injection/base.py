@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from operator_chaos.api.v1alpha1 import DangerLevel, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, InjectionType, RecoveryModel
 
 if TYPE_CHECKING:
     from operator_chaos.api.v1alpha1 import ExperimentSpec
@@ -49,5 +49,8 @@ class TypeSpec:
     danger: DangerLevel
     params: type[InjectionParams]
     summary: str
+    recovery_model: RecoveryModel
+    """repair: the operator must restore what the fault damaged; condition: the tool lifts
+    the fault after the hold and the operator must resume (see :class:`RecoveryModel`)."""
     affects_pods: bool = False
     instantaneous: bool = False

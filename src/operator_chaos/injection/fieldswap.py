@@ -8,14 +8,16 @@ live value with the injected one, so a repair by the operator (or anyone) is nev
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from operator_chaos.api.v1alpha1 import PlannedChange
 from operator_chaos.injection import targets
 from operator_chaos.injection.base import InjectionParams, TypeSpec
-from operator_chaos.injection.protocol import Plan, Scope
-from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef
+from operator_chaos.injection.protocol import Damage, Plan, Scope
+from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef, StateView
 from operator_chaos.safety.policy import Footprint
 
 if TYPE_CHECKING:
@@ -39,9 +41,24 @@ def lookup(obj: RawObject, path: Path) -> tuple[bool, Any]:
     return True, node
 
 
-def describe(present: bool, value: Any) -> str:
-    """How a field value reads in a plan."""
-    return repr(value) if present else "unset"
+def describe(present: bool, value: Any, *, secret: bool = False) -> str:
+    """How a field value reads in a plan, a log line or a report.
+
+    A Secret's value is never shown: only its length and a short hash, enough to tell
+    "changed" from "restored" without revealing anything.
+    """
+    if not present:
+        return "unset"
+    if secret:
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+        return f"<secret value: {len(text)} chars, sha256 {digest}>"
+    return repr(value)
+
+
+def is_secret(ref: ResourceRef) -> bool:
+    """Values of this object must never be printed."""
+    return ref.kind == "Secret" and ref.api_version == "v1"
 
 
 def change(
@@ -49,11 +66,12 @@ def change(
 ) -> PlannedChange:
     """The plan line for setting (or removing) ``path``."""
     present, value = lookup(obj, path)
+    secret = is_secret(ref)
     return PlannedChange(
         target=str(ref),
         field=".".join(path),
-        before=describe(present, value),
-        after="unset" if remove else repr(new),
+        before=describe(present, value, secret=secret),
+        after="unset" if remove else describe(True, new, secret=secret),
     )
 
 
@@ -118,8 +136,9 @@ async def inject(
 
     await targets.retry_stale(apply)
     await ledger.mark(record, "applied")
-    after = "removed" if remove else f"set to {new!r}"
-    return f"{ref} {'.'.join(path)}: {describe(present, original)} -> {after}"
+    secret = is_secret(ref)
+    after = "removed" if remove else f"set to {describe(True, new, secret=secret)}"
+    return f"{ref} {'.'.join(path)}: {describe(present, original, secret=secret)} -> {after}"
 
 
 async def revert(kube: KubeClient, record: RollbackRecord) -> str:
@@ -128,6 +147,7 @@ async def revert(kube: KubeClient, record: RollbackRecord) -> str:
     data = record.data
     path = [str(p) for p in data["path"]]
     field_name = ".".join(path)
+    secret = is_secret(ref)
 
     async def restore() -> str:
         obj = await kube.get_or_none(ref)
@@ -139,11 +159,11 @@ async def revert(kube: KubeClient, record: RollbackRecord) -> str:
         original = _state(bool(data["hadOriginal"]), data.get("original"))
         injected = _state(bool(data["injectedPresent"]), data.get("injected"))
         if live == original:
-            return f"{ref} {field_name}: already {describe(*original)}"
+            return f"{ref} {field_name}: already {describe(*original, secret=secret)}"
         if live != injected:
             return (
-                f"{ref} {field_name}: changed since the fault (now {describe(*live)});"
-                " left as it is"
+                f"{ref} {field_name}: changed since the fault"
+                f" (now {describe(*live, secret=secret)}); left as it is"
             )
         ops = _ops(obj, path, original[0], original[1])
         created = data.get("createdFrom")
@@ -156,7 +176,7 @@ async def revert(kube: KubeClient, record: RollbackRecord) -> str:
                     ops = [ops[0], {"op": "remove", "path": pointer(path[:depth])}]
                     break
         await kube.patch(ref, ops, PatchType.JSON)
-        return f"{ref} {field_name}: restored {describe(*original)}"
+        return f"{ref} {field_name}: restored {describe(*original, secret=secret)}"
 
     return await targets.retry_stale(restore)
 
@@ -180,7 +200,28 @@ async def read_back(kube: KubeClient, ref: ResourceRef, path: Path) -> str:
     obj = await kube.get_or_none(ref)
     if obj is None:
         return f"{ref} is gone"
-    return f"{ref} {'.'.join(path)} is now {describe(*lookup(obj, path))}"
+    return f"{ref} {'.'.join(path)} is now {describe(*lookup(obj, path), secret=is_secret(ref))}"
+
+
+def damage(record: RollbackRecord) -> Damage:
+    """The field, restored when it holds its original value again (on the same object or
+    on one the operator recreated under the same name)."""
+    ref = record.target.ref
+    data = record.data
+    path = [str(p) for p in data["path"]]
+    original = _state(bool(data["hadOriginal"]), data.get("original"))
+    secret = is_secret(ref)
+
+    def restored(view: StateView) -> tuple[bool, str]:
+        obj = view.get(ref)
+        if obj is None:
+            return False, "object deleted"
+        live = _state(*lookup(obj, path))
+        recreated = " (recreated)" if obj["metadata"].get("uid") != data.get("uid") else ""
+        text = describe(*live, secret=secret) + recreated
+        return live == original, text
+
+    return Damage(target=str(ref), field=".".join(path), watch=(ref,), restored=restored)
 
 
 class FieldFault:
@@ -241,3 +282,6 @@ class FieldFault:
 
     async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
         return await revert(kube, record)
+
+    def damage(self, record: RollbackRecord) -> Sequence[Damage]:
+        return [damage(record)]

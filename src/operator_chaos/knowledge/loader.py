@@ -23,7 +23,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from operator_chaos.knowledge import graph
@@ -35,7 +34,6 @@ from operator_chaos.load.messages import problems_from
 from operator_chaos.load.sources import SUFFIXES
 
 YAML_SUFFIXES = SUFFIXES
-_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,10 +145,18 @@ def _cached_peer(path: str, mtime_ns: int, size: int) -> Peer | None:
 
 
 def _peer_from_text(text: str, source: str) -> Peer | None:
+    """The names a sibling file offers; ``None`` when it does not load as one YAML mapping.
+
+    Siblings go through the same hardened parser as the file itself: a broken or hostile
+    sibling must not crash (or slow down) validating its neighbour.
+    """
     try:
-        data = yaml.load(text, Loader=_FAST_LOADER)
-    except yaml.YAMLError:
+        documents = yamlmap.parse(text, source)
+    except LoadError:
         return None
+    if len(documents) != 1:
+        return None
+    data = documents[0].data
     if not isinstance(data, dict) or "kind" in data:
         return None  # not a knowledge file (e.g. an UpgradePlaybook)
     operator = data.get("operator")

@@ -1,7 +1,7 @@
 """The adapter behind :class:`~operator_chaos.kube.port.KubeClient`, on lightkube's transport.
 
-lightkube resolves kubeconfigs (contexts, client certificates, tokens, exec plugins,
-in-cluster accounts) and builds the authenticated HTTP client; the verbs are plain REST calls
+lightkube resolves kubeconfigs (contexts, in-cluster accounts) and ``transport`` builds the
+authenticated httpx2 client from the chosen context; the verbs are plain REST calls
 on that client so that built-in kinds and custom resources are both handled as JSON dicts,
 and so that watches can ask for bookmarks, resume from the last resourceVersion and stamp
 each event with the time it was read (the observer measures recovery from those stamps).
@@ -16,9 +16,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx2
-from lightkube.config import client_adapter
 
-from operator_chaos.kube import errors
+from operator_chaos.kube import errors, transport
 from operator_chaos.kube.config import ClusterConfig
 from operator_chaos.kube.port import (
     ObjectList,
@@ -40,8 +39,7 @@ class LightkubeClient:
 
     def __init__(self, cluster: ClusterConfig, *, timeout: float = 15.0) -> None:
         self._cluster = cluster
-        params = client_adapter.ConnectionParams(timeout=httpx2.Timeout(timeout), trust_env=False)
-        self._http = client_adapter.AsyncClient(cluster.config, params)
+        self._http = transport.http_client(cluster.config, timeout=timeout)
         self._kinds: dict[tuple[str, str], ResourceKind] = {}
         self._discovery_lock = asyncio.Lock()
 
@@ -168,7 +166,9 @@ class LightkubeClient:
             try:
                 response = await self._http.send(request, stream=True)
             except httpx2.TransportError as exc:
-                raise errors.Unreachable(f"watch {kind}: {self.server}: {exc}") from exc
+                raise errors.Unreachable(
+                    f"watch {kind}: {self.server}: {errors.cause(exc)}"
+                ) from exc
             try:
                 if response.status_code >= 400:
                     await response.aread()
@@ -295,7 +295,9 @@ class LightkubeClient:
                 method, url, params=params, content=content, headers=headers
             )
         except httpx2.TransportError as exc:
-            raise errors.Unreachable(f"{what}: cannot reach {self.server}: {exc}") from exc
+            raise errors.Unreachable(
+                f"{what}: cannot reach {self.server}: {errors.cause(exc)}"
+            ) from exc
         if response.status_code >= 400:
             raise self._error(response, what)
         if not response.content:

@@ -74,6 +74,12 @@ class Unreachable(KubeError):
     exit_status = ExitStatus.UNREACHABLE
 
 
+def cause(exc: BaseException) -> str:
+    """A transport error as text that is never empty: timeouts often have no message."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class ConfigError(KubeError):
     """No usable kubeconfig / context."""
 

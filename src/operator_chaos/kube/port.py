@@ -30,6 +30,32 @@ class ResourceRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Selection:
+    """Names a set of objects by label selector (e.g. an operator's pods): enough to LIST."""
+
+    api_version: str
+    kind: str
+    namespace: str | None
+    label_selector: str
+
+    def __str__(self) -> str:
+        where = f" in {self.namespace}" if self.namespace else ""
+        return f"{self.kind}s {self.label_selector}{where}"
+
+
+WatchKey = ResourceRef | Selection
+"""What an observer can be asked to keep current: one object, or a labelled set."""
+
+
+class StateView(Protocol):
+    """The latest observed state, as kept by a watcher (read-only, synchronous)."""
+
+    def get(self, ref: ResourceRef) -> "RawObject | None": ...
+
+    def select(self, selection: Selection) -> "list[RawObject]": ...
+
+
+@dataclass(frozen=True, slots=True)
 class ResourceKind:
     """What discovery knows about a kind: its URL plural and whether it is namespaced."""
 

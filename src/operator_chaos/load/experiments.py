@@ -1,9 +1,11 @@
 """Load experiment files: every ChaosExperiment document in a file, or every problem in it."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from operator_chaos.api.v1alpha1 import ChaosExperiment
+from operator_chaos.load import overrides as override
 from operator_chaos.load import yamlmap
 from operator_chaos.load.errors import LoadError, Problem
 from operator_chaos.load.validate import check_document
@@ -19,16 +21,21 @@ class LoadedExperiment:
     document: yamlmap.Document
 
 
-def load_file(path: Path) -> list[LoadedExperiment]:
-    """Every experiment in ``path``; raise :class:`LoadError` with all of the file's problems."""
+def load_file(path: Path, overrides: Sequence[str] = ()) -> list[LoadedExperiment]:
+    """Every experiment in ``path``; raise :class:`LoadError` with all of the file's problems.
+
+    ``overrides`` are ``--set dotted.path=value`` items, applied to every experiment document
+    after parsing (a bad one raises :class:`~operator_chaos.errors.UsageError`).
+    """
     text = yamlmap.read_text(path)
-    return load_text(text, path)
+    return load_text(text, path, overrides)
 
 
-def load_text(text: str, path: Path) -> list[LoadedExperiment]:
+def load_text(text: str, path: Path, overrides: Sequence[str] = ()) -> list[LoadedExperiment]:
     """Like :func:`load_file` for text already in memory (``path`` names it in messages)."""
     source = str(path)
-    documents = yamlmap.parse(text, source)
+    parsed = override.parse(overrides)
+    documents = override.apply_to_documents(yamlmap.parse(text, source), parsed)
     loaded: list[LoadedExperiment] = []
     problems: list[Problem] = []
     first_line: dict[str, int] = {}

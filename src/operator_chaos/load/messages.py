@@ -218,6 +218,58 @@ def allowed_keys(model: type[BaseModel], path: FieldPath, data: Any) -> set[str]
     return keys
 
 
+def booleans_for_integers(model: type[BaseModel], data: Any) -> list[FieldPath]:
+    """Paths in ``data`` where ``true``/``false`` stands for an integer field of ``model``.
+
+    pydantic's lax mode (needed for the Go format's string parameters such as ``count: "2"``)
+    also takes ``count: true`` as 1; a boolean is never a count, so the loader refuses it.
+    """
+    found: list[FieldPath] = []
+    _walk_booleans(model, data, (), found)
+    return found
+
+
+_MEMBERS: dict[int, tuple[Any, list[Any]]] = {}
+"""annotation id -> (annotation, its members): the walk visits every node of every file."""
+
+
+def _members_of(annotation: Any) -> list[Any]:
+    """``_members([annotation])``, computed once per annotation (kept alive, so ids stay
+    unique)."""
+    hit = _MEMBERS.get(id(annotation))
+    if hit is None or hit[0] is not annotation:
+        hit = (annotation, _members([annotation]))
+        _MEMBERS[id(annotation)] = hit
+    return hit[1]
+
+
+def _walk_booleans(annotation: Any, value: Any, path: FieldPath, found: list[FieldPath]) -> None:
+    members = _members_of(annotation)
+    if isinstance(value, bool):
+        if int in members and bool not in members:
+            found.append(path)
+        return
+    for member in members:
+        origin = typing.get_origin(member)
+        if isinstance(value, Mapping) and _is_model(member):
+            fields = _fields_by_alias(member, value)
+            if fields:
+                for key, child in value.items():
+                    if key in fields:
+                        _walk_booleans(fields[key], child, (*path, key), found)
+                return
+        elif isinstance(value, Mapping) and origin is dict:
+            item_type = typing.get_args(member)[1:2] or [Any]
+            for key, child in value.items():
+                _walk_booleans(item_type[0], child, (*path, str(key)), found)
+            return
+        elif isinstance(value, list) and origin is list:
+            item_type = typing.get_args(member)[:1] or [Any]
+            for index, child in enumerate(value):
+                _walk_booleans(item_type[0], child, (*path, index), found)
+            return
+
+
 def _members(annotations: Iterable[Any]) -> list[Any]:
     """Flatten Optional/Union/Annotated so each concrete type can be inspected."""
     out: list[Any] = []

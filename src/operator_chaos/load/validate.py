@@ -5,6 +5,7 @@ parameter checks still run when an unrelated envelope field is broken, and the s
 (danger levels, cross-field rules) runs as soon as the envelope is valid.
 """
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +21,7 @@ from operator_chaos.api.v1alpha1 import (
 from operator_chaos.injection.base import TypeSpec
 from operator_chaos.injection.registry import spec_for
 from operator_chaos.load.errors import Problem
-from operator_chaos.load.messages import problems_from
+from operator_chaos.load.messages import booleans_for_integers, problems_from
 from operator_chaos.load.yamlmap import Document, FieldPath
 
 PARAMETERS: FieldPath = ("spec", "injection", "parameters")
@@ -42,12 +43,12 @@ def check_document(doc: Document) -> tuple[ChaosExperiment | None, list[Problem]
                 " (knowledge models: validate --knowledge)",
             )
         ]
+    problems = _booleans(doc, (), ChaosExperiment, data)
+    experiment: ChaosExperiment | None = None
     try:
-        experiment: ChaosExperiment | None = ChaosExperiment.model_validate(data)
-        problems: list[Problem] = []
+        experiment = ChaosExperiment.model_validate(data)
     except ValidationError as exc:
-        experiment = None
-        problems = problems_from(exc, doc, data, ChaosExperiment)
+        problems += problems_from(exc, doc, data, ChaosExperiment)
     problems += _check_parameters(doc, data, experiment)
     if experiment is not None:
         problems += _check_policy(doc, experiment.spec)
@@ -69,20 +70,45 @@ def _check_parameters(
     if not isinstance(parameters, Mapping):
         return []  # the envelope already reported it
     type_spec = spec_for(injection_type)
+    wrong = _booleans(doc, PARAMETERS, type_spec.params, parameters)
     try:
         params = type_spec.params.model_validate(parameters)
     except ValidationError as exc:
-        return problems_from(exc, doc, parameters, type_spec.params, PARAMETERS)
-    if experiment is None:
-        return []
+        return wrong + problems_from(exc, doc, parameters, type_spec.params, PARAMETERS)
+    if experiment is None or wrong:
+        return wrong
     return [
         doc.problem(("spec", *path), message)
         for path, message in params.cross_check(experiment.spec)
     ]
 
 
+def _booleans(doc: Document, prefix: FieldPath, model: type[Any], data: Any) -> list[Problem]:
+    """``count: true`` and the like: lax validation would read it as 1."""
+    return [
+        doc.problem((*prefix, *path), f"must be an integer, got {_get(data, *path)!r}")
+        for path in booleans_for_integers(model, data)
+    ]
+
+
 def _check_policy(doc: Document, spec: ExperimentSpec) -> list[Problem]:
-    return _check_danger(doc, spec, spec_for(spec.injection.type))
+    return _check_danger(doc, spec, spec_for(spec.injection.type)) + _check_placeholder(doc, spec)
+
+
+PLACEHOLDER = re.compile(r"\b(?:TODO|FIXME|TBD)\b")
+"""Markers ``init`` writes where a person must fill in text (docs would publish them as is)."""
+
+
+def _check_placeholder(doc: Document, spec: ExperimentSpec) -> list[Problem]:
+    """A hypothesis still saying TODO is no hypothesis: refuse it before it reaches the docs."""
+    marker = PLACEHOLDER.search(spec.hypothesis.description)
+    if marker is None:
+        return []
+    message = (
+        f"is still a placeholder ({marker[0]}): write what the operator should do when the"
+        " fault hits and what recovered looks like"
+    )
+    return [doc.problem(("spec", "hypothesis", "description"), message)]
 
 
 def _check_danger(doc: Document, spec: ExperimentSpec, type_spec: TypeSpec) -> list[Problem]:
@@ -111,8 +137,11 @@ def _check_danger(doc: Document, spec: ExperimentSpec, type_spec: TypeSpec) -> l
     return problems
 
 
-def _get(data: Any, *keys: str) -> Any:
+def _get(data: Any, *keys: str | int) -> Any:
     for key in keys:
+        if isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
+            data = data[key]
+            continue
         if not isinstance(data, Mapping):
             return None
         data = data.get(key)

@@ -4,11 +4,21 @@ Validation errors must point at ``file:line:column``, so we compose the YAML nod
 ourselves (PyYAML's safe composer, the C one when available) and build plain Python data
 while remembering where each mapping key and value started.
 
-Hostile input is bounded: files larger than ``MAX_BYTES`` are refused before parsing, and the
-conversion counts nodes so that an alias bomb ("billion laughs") stops at ``MAX_NODES``
-instead of expanding exponentially.
+This module is the one way the tool reads YAML it was given (experiments, knowledge models,
+profiles, playbooks, ``--set`` values), so every bound lives here:
+
+- only regular files are opened: a FIFO, device or socket would block or never end, so it is
+  refused from ``stat`` before ``open`` (and again from ``fstat``, in case it was swapped);
+- files larger than ``MAX_BYTES`` are refused before parsing, and no more is ever read;
+- the conversion counts nodes so that an alias bomb ("billion laughs") stops at ``MAX_NODES``
+  instead of expanding exponentially, and nesting stops at ``MAX_DEPTH``;
+- integers must fit in 64 bits (what Kubernetes and the Go reference store), so a
+  5000-digit number is one located error instead of Python's digit-limit ``ValueError``;
+- scalars the safe constructor cannot build (``2001-13-45``) are located errors too.
 """
 
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +31,20 @@ from operator_chaos.load.errors import LoadError, Problem
 MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 100
+MAX_INT = 2**63 - 1
+MIN_INT = -(2**63)
+_MAX_INT_TEXT = 80  # longer than any 64-bit integer in any YAML notation (with '_' separators)
 
 FieldPath = tuple[str | int, ...]
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+_INT_TAG = "tag:yaml.org,2002:int"
+_STR_TAG = "tag:yaml.org,2002:str"
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 try:  # the C composer is ~10x faster; fall back silently when libyaml is absent
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,unused-ignore]
@@ -33,12 +54,17 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
 
 @dataclass(slots=True)
 class Document:
-    """One YAML document: its data and where each field path starts (1-based)."""
+    """One YAML document: its data and where each field path starts (1-based).
+
+    ``overridden`` holds the field paths a ``--set`` replaced: a problem inside one of them is
+    not in the file, so its message says where the value came from.
+    """
 
     source: str
     data: Any
     positions: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
     start: tuple[int, int] = (1, 1)
+    overridden: dict[FieldPath, str] = field(default_factory=dict)
 
     def position(self, path: FieldPath) -> tuple[int, int]:
         """The closest known position for ``path``, walking up to the parent when needed."""
@@ -53,7 +79,19 @@ class Document:
     def problem(self, path: FieldPath, message: str) -> Problem:
         """A :class:`Problem` located at ``path`` in this document."""
         line, column = self.position(path)
+        origin = self.override_of(path)
+        if origin is not None:
+            message = f"{message} (value from --set {origin})"
         return Problem(self.source, line, column, dotted(path), message)
+
+    def override_of(self, path: FieldPath) -> str | None:
+        """The ``--set`` item that put the value at ``path`` there, if any."""
+        probe = tuple(path)
+        while True:
+            found = self.overridden.get(probe)
+            if found is not None or not probe:
+                return found
+            probe = probe[:-1]
 
 
 def dotted(path: FieldPath) -> str:
@@ -106,7 +144,36 @@ class _Builder:
             return [
                 self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)
             ]
-        return self.constructor.construct_object(node, deep=True)
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: FieldPath) -> Any:
+        if node.tag == _STR_TAG:
+            return node.value  # what the constructor returns, without its cost (most scalars)
+        is_int = node.tag == _INT_TAG
+        if is_int and len(str(node.value)) > _MAX_INT_TEXT:
+            raise _LocatedError(path, _int_range_message(str(node.value)))
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except (ValueError, OverflowError, TypeError) as exc:
+            # e.g. a timestamp with month 13: the resolver matched, the constructor refused.
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            raise _LocatedError(path, f"invalid {kind} {_shown(node.value)}: {exc}") from None
+        if is_int and isinstance(value, int) and not MIN_INT <= value <= MAX_INT:
+            raise _LocatedError(path, _int_range_message(str(node.value)))
+        return value
+
+
+def _int_range_message(text: str) -> str:
+    return f"integer {_shown(text)} is out of range: integers must fit in 64 bits"
+
+
+def _shown(value: object) -> str:
+    text = repr(str(value))
+    return text if len(text) <= 40 else text[:36] + "...'"
+
+
+class SyntaxLoadError(LoadError):
+    """The text is not YAML at all (as opposed to YAML the tool refuses: tags, bounds)."""
 
 
 class _TooLargeError(Exception):
@@ -120,28 +187,93 @@ class _LocatedError(Exception):
         self.message = message
 
 
-def read_text(path: Path) -> str:
-    """Read a file as UTF-8 with the size cap; every failure becomes a :class:`LoadError`."""
+def _file_problem(name: str, message: str) -> LoadError:
+    return LoadError([Problem(name, 0, 0, "", message)])
+
+
+def _refuse_special(name: str, mode: int) -> None:
+    """Raise unless ``mode`` is a regular file; the message says what it is and what to do."""
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise _file_problem(name, "is a directory, expected a YAML file: pass a .yaml file")
+    what = next((text for test, text in _SPECIAL_FILES if test(mode)), "not a regular file")
+    raise _file_problem(
+        name, f"is {what}, not a regular file: pass a YAML file (copy the input to one first)"
+    )
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a regular file of at most ``MAX_BYTES``; every failure is a LoadError.
+
+    Special files are refused before they are opened (reading a FIFO blocks until a writer
+    comes, a device may never end), and the open itself does not block, so a file swapped
+    for a FIFO after the ``stat`` is still caught by ``fstat``.
+    """
     name = str(path)
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise LoadError([Problem(name, 0, 0, "", "file not found")]) from None
-    except IsADirectoryError:
-        raise LoadError([Problem(name, 0, 0, "", "is a directory, expected a YAML file")]) from None
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise _file_problem(name, "file not found") from None
     except OSError as exc:
-        raise LoadError([Problem(name, 0, 0, "", f"cannot read: {exc.strerror}")]) from None
-    if len(raw) > MAX_BYTES:
-        raise LoadError(
-            [Problem(name, 1, 1, "", f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")]
-        )
+        raise _file_problem(name, f"cannot read: {exc.strerror or exc}") from None
+    _refuse_special(name, info.st_mode)
+    too_large = _file_problem(name, f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    if info.st_size > MAX_BYTES:
+        raise too_large
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except FileNotFoundError:
+        raise _file_problem(name, "file not found") from None
+    except OSError as exc:
+        raise _file_problem(name, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        _refuse_special(name, os.fstat(descriptor).st_mode)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_BYTES:
+            chunk = os.read(descriptor, MAX_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise _file_problem(name, f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(descriptor)
+    if size > MAX_BYTES:
+        raise too_large
+    return b"".join(chunks)
+
+
+def read_text(path: Path) -> str:
+    """Read a file as UTF-8 with the size cap; every failure becomes a :class:`LoadError`."""
+    raw = read_bytes(path)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line, column = _byte_position(raw, exc.start)
         raise LoadError(
-            [Problem(name, 1, exc.start + 1, "", "file is not valid UTF-8 text")]
+            [Problem(str(path), line, column, "", "file is not valid UTF-8 text")]
         ) from None
+
+
+def _byte_position(raw: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of the byte at ``offset``."""
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    line = raw.count(b"\n", 0, offset) + 1
+    column = len(raw[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return line, column
+
+
+def _reader_position(text: str, exc: yaml.reader.ReaderError) -> tuple[int, int]:
+    """Where a character the YAML reader refused is: libyaml counts UTF-8 bytes, PyYAML
+    counts characters (it says so with ``encoding == "unicode"``)."""
+    if exc.encoding == "unicode":
+        index = max(0, min(int(exc.position), len(text)))
+        return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
+    return _byte_position(text.encode("utf-8", errors="surrogatepass"), int(exc.position))
 
 
 def parse(text: str, source: str) -> list[Document]:
@@ -162,6 +294,10 @@ def parse(text: str, source: str) -> list[Document]:
                 raise LoadError(
                     [Problem(source, doc.start[0], doc.start[1], "", str(exc))]
                 ) from None
+            except RecursionError:
+                raise LoadError(
+                    [Problem(source, doc.start[0], doc.start[1], "", "YAML nests too deeply")]
+                ) from None
             documents.append(doc)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -170,14 +306,39 @@ def parse(text: str, source: str) -> list[Document]:
         opened = exc.context_mark
         if exc.problem and exc.context and opened is not None and opened.line + 1 != line:
             reason += f" ({exc.context} that starts at line {opened.line + 1})"
-        raise LoadError([Problem(source, line, column, "", f"invalid YAML: {reason}")]) from None
+        # A constructor error is well-formed YAML the tool refuses (a tag, a bad merge).
+        error = LoadError if isinstance(exc, yaml.constructor.ConstructorError) else SyntaxLoadError
+        raise error([Problem(source, line, column, "", f"invalid YAML: {reason}")]) from None
+    except yaml.reader.ReaderError as exc:
+        line, column = _reader_position(text, exc)
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1])
+        reason = f"character U+{code:04X} is not allowed in YAML text: remove it"
+        raise SyntaxLoadError(
+            [Problem(source, line, column, "", f"invalid YAML: {reason}")]
+        ) from None
     except yaml.YAMLError as exc:
-        raise LoadError([Problem(source, 1, 1, "", f"invalid YAML: {exc}")]) from None
+        first = str(exc).splitlines()[0] if str(exc) else "malformed YAML"
+        raise SyntaxLoadError([Problem(source, 1, 1, "", f"invalid YAML: {first}")]) from None
     except RecursionError:
         raise LoadError([Problem(source, 1, 1, "", "YAML nests too deeply")]) from None
     finally:
         loader.dispose()
     return documents
+
+
+def parse_value(text: str, source: str) -> Any:
+    """One YAML value given on the command line (``--set path=VALUE``), with every bound.
+
+    An empty text is the empty string; more than one document is refused.
+    """
+    if not text.strip():
+        return ""
+    documents = parse(text, source)
+    if len(documents) != 1:
+        raise LoadError(
+            [Problem(source, 1, 1, "", f"expected one YAML value, found {len(documents)}")]
+        )
+    return documents[0].data
 
 
 def _compose_all(loader: yaml.SafeLoader) -> Iterator[yaml.Node]:

@@ -20,25 +20,38 @@ from operator_chaos.api.v1alpha1 import (
     CheckRound,
     ExperimentEvent,
     ExperimentResult,
+    ExperimentSpec,
+    Impact,
     InjectionOutcome,
     Phase,
     PhaseRecord,
+    RecoveryModel,
     RecoveryOutcome,
     ResourceOutcome,
+    Restoration,
     RevertOutcome,
     SteadyStateCheck,
+    Timeline,
     Verdict,
 )
+from operator_chaos.api.v1alpha1.result import LaneKind
 from operator_chaos.errors import OperatorChaosError, RevertFailed
 from operator_chaos.evaluate import verdict as judge
+from operator_chaos.evaluate.verdict import NO_IMPACT
 from operator_chaos.injection import registry
-from operator_chaos.injection.base import InjectionParams
-from operator_chaos.injection.protocol import Injector, Plan, Scope
+from operator_chaos.injection.base import InjectionParams, TypeSpec
+from operator_chaos.injection.protocol import Damage, Injector, Plan, Scope
 from operator_chaos.knowledge.model import OperatorKnowledge
 from operator_chaos.kube import errors as kube_errors
 from operator_chaos.kube.port import KubeClient, ResourceRef
 from operator_chaos.load.experiments import LoadedExperiment
-from operator_chaos.observe.recovery import ManagedExpectation, Observer
+from operator_chaos.observe.recovery import (
+    NS_PER_MS,
+    ManagedExpectation,
+    Observer,
+    Probe,
+    Recovery,
+)
 from operator_chaos.orchestrator import checkpoints, clean, results
 from operator_chaos.orchestrator.events import Progress, ProgressSink, discard
 from operator_chaos.safety import labels, lease, ledger, policy
@@ -47,6 +60,8 @@ from operator_chaos.safety.owner import Owner
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 REVERT_GRACE = timedelta(seconds=60)
+RESTORE_WAIT_S = 10.0
+"""After the tool restores damage the operator left, how long to watch for it to show."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +75,9 @@ class RunOptions:
     knowledge: OperatorKnowledge | None = None
     store_result: bool = True
     sweep_stale: bool = True
+    require_impact: bool = False
+    """A run in which nothing watched ever broke is Inconclusive instead of Resilient."""
+    keep_results: int = results.DEFAULT_KEEP
 
 
 @dataclass
@@ -88,6 +106,28 @@ class _Run:
     error: OperatorChaosError | None = None
     fault_ns: int = 0
     since_ns: int = 0
+    model: RecoveryModel | None = None
+    observer: Observer | None = None
+    recovery_found: Recovery | None = None
+    restorations: list[Restoration] = field(default_factory=list)
+    impact: Impact | None = None
+    timeline: Timeline | None = None
+
+    def finish_timeline(self) -> None:
+        """Freeze what the observer saw into the result's timeline (with a fault lane)."""
+        if self.observer is None:
+            return
+        marks = self.observer.markers
+        fault: list[tuple[int, bool, str]] = [(self.observer.origin_ns, True, "no fault")]
+        if "injected" in marks:
+            fault.append((marks["injected"], False, f"{self.model} fault injected"))
+            if "lifted" in marks:
+                fault.append((marks["lifted"], True, "lifted by operator-chaos"))
+            elif "repaired" in marks:
+                fault.append((marks["repaired"], True, "repaired by the operator"))
+            elif "restored_by_tool" in marks:
+                fault.append((marks["restored_by_tool"], True, "restored by operator-chaos"))
+        self.timeline = self.observer.timeline({"fault": fault})
 
     @property
     def name(self) -> str:
@@ -138,8 +178,12 @@ class _Run:
             steady_state_pre=self.pre,
             steady_state_post=self.post,
             injection=self.injection,
+            recovery_model=self.model,
             revert=self.revert,
             recovery=self.recovery,
+            impact=self.impact,
+            restorations=self.restorations,
+            timeline=self.timeline,
             managed_resources=self.managed,
             collateral=self.collateral,
             deviations=self.deviations,
@@ -217,29 +261,35 @@ async def run_experiment(
             run.verdict = Verdict.INCONCLUSIVE
         run.error = exc
         run.enter(Phase.ABORTED)
-    # Only runs that got past the lock are history: a refusal says nothing about the operator.
-    observed = any(p.phase is Phase.STEADY_STATE_PRE for p in run.phases)
-    keep = options.store_result and not options.dry_run and observed
+    # Only completed runs are history: a refusal, an abort or a Ctrl-C says nothing about
+    # how the operator recovers, and must not become the baseline of the next run.
+    keep = (
+        options.store_result
+        and not options.dry_run
+        and not run.interrupted
+        and run.phase is Phase.COMPLETE
+    )
+    spec_hash = results.spec_hash(run.loaded.experiment)
     if keep:
         with contextlib.suppress(kube_errors.KubeError):
-            await _compare_with_previous(kube, run, options.tool_namespace)
+            await _compare_with_previous(kube, run, options.tool_namespace, spec_hash)
     result = run.result(options.dry_run)
     if keep:
         with contextlib.suppress(kube_errors.KubeError):
-            await results.store(kube, options.tool_namespace, result)
+            if options.keep_results > 0:
+                await results.store(kube, options.tool_namespace, result, spec_hash=spec_hash)
+            await results.prune(kube, options.tool_namespace, run.name, options.keep_results)
     return RunOutcome(result, run.error, run.interrupted)
 
 
-async def _compare_with_previous(kube: KubeClient, run: _Run, namespace: str) -> None:
-    """Say how this run compares with the last stored result of the same experiment."""
-    earlier = await results.history(kube, namespace, run.name)
-    if not earlier:
+async def _compare_with_previous(kube: KubeClient, run: _Run, namespace: str, spec: str) -> None:
+    """Say how this run compares with the last stored run of the same experiment and spec."""
+    last = await results.previous(kube, namespace, run.name, spec)
+    if last is None:
         return
-    last = earlier[-1]
     now_ms = run.recovery.recovery_time_ms if run.recovery else None
-    then_ms = last.recovery.recovery_time_ms if last.recovery else None
-    then_verdict = last.verdict.value if last.verdict else "none"
-    text = f"previous run {last.run_id}: {then_verdict}"
+    then_ms = last.recovery_ms
+    text = f"previous run {last.run_id}: {last.verdict or 'none'}"
     if now_ms is not None and then_ms is not None:
         text += f", recovery {then_ms} ms -> {now_ms} ms ({now_ms - then_ms:+d} ms)"
     if last.verdict is not None and run.verdict is not None and last.verdict != run.verdict:
@@ -254,32 +304,40 @@ async def _lifecycle(kube: KubeClient, run: _Run, options: RunOptions) -> None:
     injector = registry.injector_for(spec.injection.type)
     params = registry.parse_params(spec)
     danger = registry.effective_danger(spec)
+    policy.check_tool_namespace(options.tool_namespace)
     policy.check_danger(spec, danger)
+    dry_run = options.dry_run or spec.blast_radius.dry_run
+    if options.sweep_stale and not dry_run:
+        # Before planning: a fault a crashed run left behind (an emptied binding, say) would
+        # otherwise make this run's plan refuse, and the fault would stay.
+        for line in await clean.sweep(kube, options.tool_namespace):
+            run.event("clean", f"reverted a stale fault first: {line}", level="warning")
     hold = options.hold if options.hold is not None else _default_hold(params, spec.injection.ttl)
+    timeout = spec.hypothesis.recovery_timeout
     scope = Scope(
         namespace=resolve_namespace(run.loaded, params),
         count=spec.injection.count,
         run_id=run.run_id,
         experiment=run.name,
-        expires_at=datetime.now(UTC) + hold + REVERT_GRACE,
+        # A repair fault may stay until the recovery timeout; a condition fault for the hold.
+        expires_at=datetime.now(UTC) + max(hold, timeout) + REVERT_GRACE,
     )
     plan = await injector.plan(kube, params, scope)
-    policy.approve(spec, danger, plan.footprint, tool_namespace=options.tool_namespace)
+    await policy.gate(kube, spec, danger, plan.footprint, tool_namespace=options.tool_namespace)
+    run.model, why = choose_model(spec, injector.spec, plan, options.knowledge)
     run.injection = InjectionOutcome(
         type=spec.injection.type,
         danger=danger,
         targets=[str(t) for t in plan.footprint.targets],
         plan=list(plan.changes),
     )
+    run.event("model", f"{run.model.value} fault ({why})")
     for change in plan.changes:
         run.event("plan", f"{change.target} {change.field}: {change.before} -> {change.after}")
-    if options.dry_run or spec.blast_radius.dry_run:
+    if dry_run:
         run.message = "dry run: the plan above was approved by the safety gate; nothing changed"
         run.enter(Phase.COMPLETE)
         return
-    if options.sweep_stale:
-        for line in await clean.sweep(kube, options.tool_namespace):
-            run.event("clean", f"reverted a stale fault first: {line}", level="warning")
     managed, collateral, warning = expectations(options.knowledge, spec.target.component)
     if warning:
         run.event("knowledge", warning, level="warning")
@@ -290,7 +348,10 @@ async def _lifecycle(kube: KubeClient, run: _Run, options: RunOptions) -> None:
         run.run_id,
     )
     await target_lease.acquire()
-    observer = Observer(kube, spec.steady_state.checks, managed, collateral)
+    observer = Observer(
+        kube, spec.steady_state.checks, managed, collateral, extra_watch=plan.watch_keys
+    )
+    run.observer = observer
     run_ledger: ledger.RunLedger | None = None
     try:
         await observer.start()
@@ -318,15 +379,45 @@ async def _lifecycle(kube: KubeClient, run: _Run, options: RunOptions) -> None:
             ),
         )
         await run_ledger.create()
-        await _inject_hold_revert(
-            kube, run, injector, params, scope, plan, run_ledger, hold, observer
-        )
-        await _observe(run, observer, options)
+        damage = await _inject(kube, run, injector, params, scope, plan, run_ledger, observer)
+        if run.model is RecoveryModel.REPAIR:
+            await _await_repair(kube, run, run_ledger, observer, options, damage)
+        else:
+            await _hold_and_lift(kube, run, run_ledger, observer, options, hold, damage)
+        await _judge(run, observer, options, damage)
     finally:
         if run_ledger is not None:
             await _revert_remaining(kube, run, run_ledger)
+        run.finish_timeline()
         await observer.stop()
         await _shielded(target_lease.release())
+
+
+def choose_model(
+    spec: ExperimentSpec, type_spec: TypeSpec, plan: Plan, knowledge: OperatorKnowledge | None
+) -> tuple[RecoveryModel, str]:
+    """The recovery model of a run, and why: the experiment's explicit
+    ``injection.recoveryModel``; else ``repair`` when the knowledge model lists the disrupted
+    object among the component's managed resources (the operator owns it, so it must put it
+    back); else the type's own model."""
+    if spec.injection.recovery_model is not None:
+        return spec.injection.recovery_model, "set by injection.recoveryModel"
+    if type_spec.recovery_model is RecoveryModel.CONDITION and knowledge is not None:
+        component = knowledge.component(spec.target.component)
+        owned = {
+            (r.kind, r.name, r.namespace or None)
+            for r in (component.managed_resources if component else [])
+        }
+        for target in plan.footprint.targets:
+            if (target.kind, target.name, target.namespace) in owned:
+                return RecoveryModel.REPAIR, (
+                    f"the knowledge model lists {target} as managed by"
+                    f" {spec.target.component}, so the operator must restore it"
+                )
+    return (
+        type_spec.recovery_model,
+        f"{type_spec.injection_type} is a {type_spec.recovery_model.value} fault",
+    )
 
 
 def _default_hold(params: InjectionParams, ttl: timedelta) -> timedelta:
@@ -335,7 +426,7 @@ def _default_hold(params: InjectionParams, ttl: timedelta) -> timedelta:
     return duration if isinstance(duration, timedelta) else ttl
 
 
-async def _inject_hold_revert(
+async def _inject(
     kube: KubeClient,
     run: _Run,
     injector: Injector,
@@ -343,61 +434,204 @@ async def _inject_hold_revert(
     scope: Scope,
     plan: Plan,
     run_ledger: ledger.RunLedger,
-    hold: timedelta,
     observer: Observer,
-) -> None:
+) -> list[tuple[str, Damage]]:
+    """Make the change (records first), confirm it took effect, start watching the damage."""
     assert run.injection is not None
     run.enter(Phase.INJECTING)
-    observer.mark_baseline()
     observer.track_collateral()
     run.fault_ns = time.monotonic_ns()
+    observer.mark("injected", run.fault_ns)
+    if run.model is RecoveryModel.REPAIR:
+        observer.mark_baseline()  # the operator must renew its lease after the damage
     injected_at = datetime.now(UTC)
     for line in await injector.inject(kube, params, scope, plan, run_ledger):
         run.event("inject", line)
     run.injection = run.injection.model_copy(update={"injected_at": injected_at})
-    if injector.spec.instantaneous:
-        run.since_ns = run.fault_ns
-        confirmations = list(await injector.confirm(kube, params, scope, plan))
-        for line in confirmations:
-            run.event("confirm", line)
-        run.injection = run.injection.model_copy(update={"confirmations": confirmations})
-        await _revert_remaining(kube, run, run_ledger)
-        return
-    run.enter(Phase.HOLDING)
-    await checkpoints.reach("holding")
+    damage = [d for record in run_ledger.records.values() for d in injector.damage(record)]
+    repair = run.model is RecoveryModel.REPAIR
+    probes = [
+        Probe(
+            f"{_lane_kind(d, repair)}: {d.target} {d.field}",
+            _lane_kind(d, repair),
+            d.watch,
+            d.restored,
+        )
+        for d in damage
+    ]
+    names = await observer.add_probes(probes)
+    if repair and not any(d.role == "fault" for d in damage):
+        raise OperatorChaosError(
+            f"{injector.spec.injection_type} cannot be judged as a repair fault here: it does"
+            " not describe the state it damages; set injection.recoveryModel: condition"
+        )
     confirmations = list(await injector.confirm(kube, params, scope, plan))
     for line in confirmations:
         run.event("confirm", line)
-    run.sink(Progress(run.name, f"holding the fault for {hold.total_seconds():g}s", run.phase))
-    await asyncio.sleep(hold.total_seconds())
-    run.injection = run.injection.model_copy(
-        update={"confirmations": confirmations, "hold_ms": int(hold.total_seconds() * 1000)}
-    )
-    run.enter(Phase.REVERTING)
-    await _revert_remaining(kube, run, run_ledger)
-    run.since_ns = time.monotonic_ns()
-    observer.mark_baseline()
-    run.injection = run.injection.model_copy(update={"reverted_at": datetime.now(UTC)})
+    run.injection = run.injection.model_copy(update={"confirmations": confirmations})
+    return list(zip(names, damage, strict=True))
 
 
-async def _observe(run: _Run, observer: Observer, options: RunOptions) -> None:
-    exp_spec = run.loaded.experiment.spec
+def _lane_kind(damage: Damage, repair: bool) -> LaneKind:
+    """Damage a repair fault made is the operator's to repair; a condition fault's change is
+    the fault itself; an invariant is a check of the hypothesis."""
+    if damage.role == "invariant":
+        return "check"
+    return "damage" if repair else "fault"
+
+
+async def _await_repair(
+    kube: KubeClient,
+    run: _Run,
+    run_ledger: ledger.RunLedger,
+    observer: Observer,
+    options: RunOptions,
+    damage: list[tuple[str, Damage]],
+) -> None:
+    """Repair faults: leave the damage in place and watch until the operator restores it
+    (and the checks hold), at most ``recoveryTimeout`` from the injection. Only then, if the
+    operator did not, does the tool restore it."""
+    spec = run.loaded.experiment.spec
     run.enter(Phase.OBSERVING)
     await checkpoints.reach("observing")
-    timeout = exp_spec.hypothesis.recovery_timeout.total_seconds()
+    timeout = spec.hypothesis.recovery_timeout.total_seconds()
+    run.sink(
+        Progress(run.name, f"waiting up to {timeout:g}s for the operator to repair", run.phase)
+    )
+    lanes = [name for name, d in damage if d.role == "fault"]
+    invariants = [name for name, d in damage if d.role == "invariant"]
     recovery = await observer.wait_recovered(
+        run.fault_ns,
+        run.fault_ns,
+        timeout,
+        options.stability.total_seconds(),
+        required=[*lanes, *invariants],
+    )
+    run.recovery_found = recovery
+    repaired = [name for name in lanes if observer.lane_ok(name)]
+    if len(repaired) == len(lanes):
+        observer.mark("repaired", max(observer.lanes[n].since_ns for n in lanes))
+    for name, d in damage:
+        if name in repaired:
+            at = (observer.lanes[name].since_ns - run.fault_ns) // NS_PER_MS
+            run.restorations.append(
+                Restoration(
+                    target=d.target,
+                    field=d.field,
+                    restored_by="operator",
+                    at_ms=at,
+                    detail=f"the operator restored it {at} ms after the injection",
+                )
+            )
+    run.enter(Phase.REVERTING)
+    await _revert_remaining(kube, run, run_ledger)  # for repaired fields: a no-op, "already"
+    if len(repaired) == len(lanes):
+        return
+    restored_ns = observer.mark("restored_by_tool")
+    await _wait_lanes(observer, [n for n in lanes if n not in repaired], RESTORE_WAIT_S)
+    limit = f"{timeout:g}s"
+    for name, d in damage:
+        if name in repaired or name not in lanes:
+            continue
+        back = observer.lane_ok(name)
+        at = (restored_ns - run.fault_ns) // NS_PER_MS
+        run.restorations.append(
+            Restoration(
+                target=d.target,
+                field=d.field,
+                restored_by="operator-chaos" if back else "nobody",
+                at_ms=at if back else None,
+                detail=(
+                    f"the operator did not restore {d.target} {d.field} within {limit};"
+                    + (
+                        " operator-chaos restored it"
+                        if back
+                        else " operator-chaos could not restore it either (now"
+                        f" {observer.lanes[name].transitions[-1][2]})"
+                    )
+                ),
+            )
+        )
+        run.event("restore", run.restorations[-1].detail, level="warning")
+
+
+async def _wait_lanes(observer: Observer, names: list[str], seconds: float) -> None:
+    """Wait (watching) until the lanes are ok, at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not all(observer.lane_ok(n) for n in names) and time.monotonic() < deadline:
+        await observer.watcher.wait_change(deadline - time.monotonic())
+
+
+async def _hold_and_lift(
+    kube: KubeClient,
+    run: _Run,
+    run_ledger: ledger.RunLedger,
+    observer: Observer,
+    options: RunOptions,
+    hold: timedelta,
+    damage: list[tuple[str, Damage]],
+) -> None:
+    """Condition faults: hold (observing), lift, then watch the operator resume; recovery
+    is timed from the lift."""
+    assert run.injection is not None
+    run.enter(Phase.HOLDING)
+    await checkpoints.reach("holding")
+    run.sink(Progress(run.name, f"holding the fault for {hold.total_seconds():g}s", run.phase))
+    await asyncio.sleep(hold.total_seconds())
+    run.injection = run.injection.model_copy(update={"hold_ms": int(hold.total_seconds() * 1000)})
+    run.enter(Phase.REVERTING)
+    undone_before = {n for n, d in damage if d.role == "fault" and observer.lane_ok(n)}
+    await _revert_remaining(kube, run, run_ledger)
+    run.since_ns = observer.mark("lifted")
+    observer.mark_baseline()
+    lifted_ms = (run.since_ns - run.fault_ns) // NS_PER_MS
+    for name, d in damage:
+        if d.role != "fault":
+            continue
+        by_operator = name in undone_before
+        at = (observer.lanes[name].since_ns - run.fault_ns) // NS_PER_MS if by_operator else None
+        run.restorations.append(
+            Restoration(
+                target=d.target,
+                field=d.field,
+                restored_by="operator" if by_operator else "operator-chaos",
+                at_ms=at if by_operator else lifted_ms,
+                detail="undone by someone else during the hold"
+                if by_operator
+                else f"condition lifted by operator-chaos after the {hold.total_seconds():g}s hold",
+            )
+        )
+    run.injection = run.injection.model_copy(update={"reverted_at": datetime.now(UTC)})
+    run.enter(Phase.OBSERVING)
+    await checkpoints.reach("observing")
+    spec = run.loaded.experiment.spec
+    timeout = spec.hypothesis.recovery_timeout.total_seconds()
+    run.recovery_found = await observer.wait_recovered(
         run.since_ns,
         run.fault_ns,
         timeout,
         options.stability.total_seconds(),
+        required=[n for n, d in damage if d.role == "invariant"],
     )
+
+
+async def _judge(
+    run: _Run, observer: Observer, options: RunOptions, damage: list[tuple[str, Damage]]
+) -> None:
+    """Turn the observed evidence into the verdict (rules in :mod:`evaluate.verdict`)."""
+    recovery = run.recovery_found
+    assert recovery is not None
+    exp_spec = run.loaded.experiment.spec
     run.enter(Phase.STEADY_STATE_POST)
     run.post = recovery.last_round
     knowledge = options.knowledge
+    timeout = exp_spec.hypothesis.recovery_timeout.total_seconds()
     max_cycles = knowledge.recovery.max_reconcile_cycles if knowledge else None
+    repair = run.model is RecoveryModel.REPAIR
     run.recovery = RecoveryOutcome(
         recovered=recovery.recovered,
         recovery_time_ms=recovery.recovery_ms,
+        measured_from="injection" if repair else "lift",
         timeout_ms=int(timeout * 1000),
         stability_window_ms=int(options.stability.total_seconds() * 1000),
         reconcile_cycles=recovery.reconcile_cycles,
@@ -409,8 +643,17 @@ async def _observe(run: _Run, observer: Observer, options: RunOptions) -> None:
         if not ok:
             unreconciled.append(f"{exp.ref} ({why})")
     run.collateral = sorted(observer.collateral_seen)
+    run.impact = observer.impact(run.fault_ns)
+    if not run.impact.observed:
+        run.event("impact", NO_IMPACT, level="warning")
     run.enter(Phase.EVALUATING)
     reconcile_timeout = knowledge.recovery.reconcile_timeout if knowledge else None
+    unrepaired = [f"{r.target} {r.field}" for r in run.restorations if r.restored_by != "operator"]
+    broken_invariants = [
+        f"{n} ({observer.lanes[n].transitions[-1][2]})"
+        for n, d in damage
+        if d.role == "invariant" and not observer.lane_ok(n)
+    ]
     verdict = judge.judge(
         judge.Evidence(
             steady_before=True,
@@ -418,7 +661,13 @@ async def _observe(run: _Run, observer: Observer, options: RunOptions) -> None:
             recovered=recovery.recovered,
             recovery_ms=recovery.recovery_ms,
             timeout_ms=int(timeout * 1000),
+            model=run.model or RecoveryModel.CONDITION,
+            unrepaired=unrepaired if repair else (),
+            restored_by_tool=all(r.restored_by == "operator-chaos" for r in run.restorations),
+            impact_observed=run.impact.observed,
+            require_impact=options.require_impact,
             unreconciled=unreconciled,
+            broken_invariants=broken_invariants,
             reconcile_cycles=recovery.reconcile_cycles,
             max_reconcile_cycles=max_cycles,
             reconcile_timeout_ms=int(reconcile_timeout.total_seconds() * 1000)
@@ -436,38 +685,116 @@ async def _observe(run: _Run, observer: Observer, options: RunOptions) -> None:
 
 
 async def _revert_remaining(kube: KubeClient, run: _Run, run_ledger: ledger.RunLedger) -> None:
-    """Revert every record not yet reverted, reading them back from the cluster."""
+    """Revert every record not yet reverted; the revert never rests on one copy of a record.
 
-    async def revert_all() -> list[str]:
-        done: list[str] = []
-        current = await kube.get_or_none(run_ledger.ref)
+    The ledger ConfigMap and this run's own sealed copies (``run_ledger.records``) are merged
+    record by record, the copy further along (pending < applied < reverted) winning: a ledger
+    deleted or damaged during the hold (``clean --all``, a stray kubectl) still gets its
+    faults reverted. Each revert is retried through API outages until the record expires.
+    Nothing is re-created unless a revert could not be confirmed: then the ledger is written
+    back so that ``clean`` finds it, the run ends Inconclusive and :class:`RevertFailed`
+    (exit 7) is raised.
+    """
+
+    def warn(message: str) -> None:
+        run.event("revert", message, level="warning")
+
+    async def read_live() -> tuple[bool | None, dict[str, ledger.RollbackRecord]]:
+        """Whether the ConfigMap exists (None: unknown) and its valid records."""
+        where = f"{run_ledger.namespace}/{run_ledger.name}"
+        try:
+            current = await kube.get_or_none(run_ledger.ref)
+        except kube_errors.KubeError as exc:
+            warn(f"cannot read rollback ledger {where} ({exc}): reverting from this run's copy")
+            return None, {}
         if current is None:
-            return done
-        stored = ledger.RunLedger.from_configmap(kube, current)
-        for record in stored.records.values():
-            if record.state == "reverted":
+            if any(r.state != "reverted" for r in run_ledger.records.values()):
+                warn(
+                    f"rollback ledger {where} is gone (deleted during the run):"
+                    " reverting from this run's own copy of its records"
+                )
+            return False, {}
+        scanned = ledger.RunLedger.scan(kube, current)
+        for problem in scanned.damaged:
+            warn(f"{problem}: using this run's own copy of the record instead")
+        return True, dict(scanned.ledger.records) if scanned.ledger else {}
+
+    async def mark(live: bool | None, record: ledger.RollbackRecord, outcome: str) -> bool | None:
+        if live is False:
+            run_ledger.remember(record, "reverted", outcome)
+            return live
+        try:
+            await clean.with_retry(
+                f"mark record {record.id} reverted",
+                lambda: run_ledger.mark(record, "reverted", outcome),
+                until=clean.retry_until(record.expires_at),
+                notify=warn,
+            )
+        except kube_errors.NotFound:
+            run_ledger.remember(record, "reverted", outcome)
+            return False
+        except kube_errors.KubeError as exc:  # reverted all the same; `clean` tidies up
+            run_ledger.remember(record, "reverted", outcome)
+            warn(f"reverted, but could not mark record {record.id} in the ledger: {exc}")
+        return True if live is None else live
+
+    async def revert_all() -> tuple[list[str], list[str]]:
+        done: list[str] = []
+        failed: list[str] = []
+        live, stored = await read_live()
+        for rid, theirs in stored.items():
+            mine = run_ledger.records.get(rid)
+            if mine is None or ledger.STATE_ORDER[theirs.state] > ledger.STATE_ORDER[mine.state]:
+                run_ledger.records[rid] = theirs
+                if theirs.state == "reverted" and (mine is None or mine.state != "reverted"):
+                    done.append(
+                        f"{theirs.outcome or theirs.target.ref} (reverted by another process)"
+                    )
+        todo = [r for r in run_ledger.records.values() if r.state != "reverted"]
+        if todo:
+            await checkpoints.reach("reverting")
+        single_shot = run_ledger.revert_failed
+        for record in todo:
+            now = datetime.now(UTC)
+            until = now if single_shot else clean.retry_until(record.expires_at, now)
+            try:
+                outcome = await clean.revert_record(kube, record, until=until, notify=warn)
+            except (kube_errors.KubeError, OperatorChaosError) as exc:
+                failed.append(str(exc))
                 continue
-            outcome = await registry.injector_for(record.type).revert(kube, record)
-            await run_ledger.mark(record, "reverted", outcome)
             done.append(outcome)
-        if all(r.state == "reverted" for r in run_ledger.records.values()):
-            await run_ledger.delete()
-        return done
+            live = await mark(live, record, outcome)
+        if failed:
+            run_ledger.revert_failed = True
+            if live is False:
+                try:
+                    await run_ledger.recreate()
+                except kube_errors.KubeError as exc:
+                    failed.append(f"could not write the rollback ledger back either: {exc}")
+        elif live is not False:
+            with contextlib.suppress(kube_errors.KubeError):
+                await run_ledger.delete()
+        return done, failed
 
     try:
-        outcomes = await _shielded(revert_all())
+        outcomes, failures = await _shielded(revert_all())
     except (kube_errors.KubeError, OperatorChaosError) as exc:
-        run.revert = RevertOutcome(reverted=False, error=str(exc))
-        run.event("revert", f"REVERT FAILED: {exc}; run `operator-chaos clean`", level="error")
-        raise RevertFailed(
-            f"could not revert {run.name}: {exc}; the rollback record stays in ConfigMap"
-            f" {run_ledger.namespace}/{run_ledger.name}: run `operator-chaos clean`"
-        ) from exc
+        outcomes, failures = [], [str(exc)]
     if outcomes:
         previous = run.revert.details if run.revert else []
-        run.revert = RevertOutcome(reverted=True, details=[*previous, *outcomes])
+        run.revert = RevertOutcome(reverted=not failures, details=[*previous, *outcomes])
         for line in outcomes:
             run.event("revert", line)
+    if failures:
+        cause = "; ".join(failures)
+        details = run.revert.details if run.revert else []
+        run.revert = RevertOutcome(reverted=False, details=details, error=cause)
+        run.verdict = Verdict.INCONCLUSIVE
+        run.event("revert", f"REVERT FAILED: {cause}; run `operator-chaos clean`", level="error")
+        raise RevertFailed(
+            f"could not revert {run.name}: {cause}; the rollback record stays in ConfigMap"
+            f" {run_ledger.namespace}/{run_ledger.name}: run `operator-chaos clean`"
+        )
 
 
 async def _shielded(coro: Awaitable[T]) -> T:

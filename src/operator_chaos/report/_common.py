@@ -13,9 +13,21 @@ NONE = "—"
 """Shown where a value is absent (renders as an em dash)."""
 
 DRY_RUN = "Dry run"
+REFUSED = "Refused"
+SKIPPED = "Skipped"
 NO_VERDICT = "No verdict"
+REFUSED_EVENT = "refused"
+"""Event action of a run the tool refused (safety gate, lock, type not runnable yet)."""
+SKIPPED_EVENT = "skipped"
+"""Event action of an experiment that was not run (e.g. above ``--max-tier``)."""
 VERDICTS: frozenset[str] = frozenset(verdict.value for verdict in Verdict)
-OUTCOME_ORDER: tuple[str, ...] = (*(verdict.value for verdict in Verdict), DRY_RUN, NO_VERDICT)
+OUTCOME_ORDER: tuple[str, ...] = (
+    *(verdict.value for verdict in Verdict),
+    REFUSED,
+    DRY_RUN,
+    SKIPPED,
+    NO_VERDICT,
+)
 """Order of outcomes in summaries: best verdict first, then runs that have no verdict."""
 
 # Characters XML 1.0 forbids even as references; HTML treats them as parse errors. Lone
@@ -42,8 +54,14 @@ def clean(text: str) -> str:
 def outcome(result: ExperimentResult) -> str:
     """The one label a run is counted under: its verdict, or why it has none.
 
-    A dry run changed nothing, so it is reported as a dry run even if a verdict was set.
+    A dry run changed nothing, so it is reported as a dry run even if a verdict was set; a
+    refusal or a skip (marked by its event) says so, whether or not it was a dry run.
     """
+    actions = {event.action for event in result.events}
+    if REFUSED_EVENT in actions:
+        return REFUSED
+    if SKIPPED_EVENT in actions:
+        return SKIPPED
     if result.dry_run:
         return DRY_RUN
     return result.verdict.value if result.verdict is not None else NO_VERDICT

@@ -10,6 +10,9 @@ Mapping of outcomes to JUnit elements:
 * No verdict (the run aborted or never finished): ``<error type="NoVerdict">`` for the same
   reason.
 * Dry run: ``<skipped message="dry run">``, nothing was injected, so nothing was tested.
+* Skipped (e.g. above ``--max-tier``): ``<skipped message="...">`` with the reason.
+* Refused (safety gate, lock, type not runnable yet): ``<error type="Refused">``: nothing was
+  tested, and the experiment as written cannot be, which CI must not show as green.
 
 One ``<testsuite>`` per operator (in order of first appearance) so CI groups runs by operator;
 an empty suite still yields one empty ``<testsuite name="operator-chaos">`` because some CI
@@ -25,6 +28,8 @@ from operator_chaos.api.v1alpha1.status import Verdict
 from operator_chaos.report._common import (
     DRY_RUN,
     NO_VERDICT,
+    REFUSED,
+    SKIPPED,
     clean,
     elapsed_ms,
     event_line,
@@ -67,11 +72,11 @@ def _suite_seconds(suite: SuiteResult) -> str:
 def _set_counts(element: ET.Element, results: Sequence[ExperimentResult], seconds: str) -> None:
     labels = [outcome(result) for result in results]
     failures = sum(label in (Verdict.DEGRADED, Verdict.FAILED) for label in labels)
-    errors = sum(label in (Verdict.INCONCLUSIVE, NO_VERDICT) for label in labels)
+    errors = sum(label in (Verdict.INCONCLUSIVE, NO_VERDICT, REFUSED) for label in labels)
     element.set("tests", str(len(results)))
     element.set("failures", str(failures))
     element.set("errors", str(errors))
-    element.set("skipped", str(labels.count(DRY_RUN)))
+    element.set("skipped", str(labels.count(DRY_RUN) + labels.count(SKIPPED)))
     element.set("time", seconds)
 
 
@@ -106,9 +111,11 @@ def _testcase(result: ExperimentResult) -> ET.Element:
     label = outcome(result)
     if label == DRY_RUN:
         ET.SubElement(case, "skipped", message="dry run")
+    elif label == SKIPPED:
+        ET.SubElement(case, "skipped", message=clean(result.message or "skipped"))
     elif label in (Verdict.DEGRADED, Verdict.FAILED):
         _problem(case, "failure", result, label)
-    elif label in (Verdict.INCONCLUSIVE, NO_VERDICT):
+    elif label in (Verdict.INCONCLUSIVE, NO_VERDICT, REFUSED):
         _problem(case, "error", result, label)
     log = _system_out(result)
     if log:
@@ -120,6 +127,8 @@ def _problem(case: ET.Element, tag: str, result: ExperimentResult, label: str) -
     """Add ``<failure>``/``<error>``: one-line message attribute, full explanation as text."""
     if label == NO_VERDICT:
         message, kind = f"No verdict (phase {result.phase})", "NoVerdict"
+    elif label == REFUSED:
+        message, kind = "Refused", "Refused"
     else:
         message, kind = f"Verdict: {label}", label
     if result.message:

@@ -24,6 +24,17 @@ from operator_chaos.report._common import (
     summary_line,
     yes_no,
 )
+from operator_chaos.report.timeline import (
+    NO_IMPACT,
+    has_story,
+    impact_details,
+    impact_line,
+    model_line,
+    restoration_sentences,
+    table_header,
+    table_rows,
+    view,
+)
 
 TITLE = "operator-chaos report"
 SUMMARY_HEADER = ("Experiment", "Type", "Danger", "Verdict", "Recovery", "Duration")
@@ -105,6 +116,7 @@ def _experiment(result: ExperimentResult) -> list[str]:
     for label, value in (("Hypothesis", result.hypothesis), ("Message", result.message)):
         if value:
             lines += [f"**{label}:** {text(value)}", ""]
+    lines.extend(_story(result))
     lines.extend(_phases(result))
     lines.extend(_checks("Steady state before injection", result.steady_state_pre))
     lines.extend(_checks("Steady state after recovery", result.steady_state_post))
@@ -195,3 +207,25 @@ def _bullets(title: str, items: Sequence[str], level: int = 3) -> list[str]:
     if not items:
         return []
     return [f"{'#' * level} {title}", "", *(f"- {text(item)}" for item in items), ""]
+
+
+def _story(result: ExperimentResult) -> list[str]:
+    """Impact, recovery model, restorations and the timeline table (the HTML swimlane's facts)."""
+    if not has_story(result):
+        return []
+    lines = ["### Timeline", ""]
+    impact = impact_line(result)
+    if impact is not None:
+        prefix = "⚠ " if impact == NO_IMPACT else ""
+        lines += [f"**{prefix}{text(impact)}.**", ""]
+        details = impact_details(result)
+        if details:
+            lines += [*(f"- {text(line)}" for line in details), ""]
+    model = model_line(result)
+    if model is not None:
+        lines += [f"{text(model)}.", ""]
+    lines.extend(_bullets("Restorations", [f"{s}." for s in restoration_sentences(result)], 4))
+    prepared = view(result)
+    if prepared is not None and prepared.rows:
+        lines += [*table(table_header(prepared), table_rows(prepared)), ""]
+    return lines

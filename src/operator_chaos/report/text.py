@@ -8,7 +8,7 @@ as two cells so the columns stay aligned with any experiment name.
 import unicodedata
 from collections.abc import Sequence
 
-from operator_chaos.api.v1alpha1.result import SuiteResult
+from operator_chaos.api.v1alpha1.result import ExperimentResult, SuiteResult
 from operator_chaos.report._common import (
     NONE,
     format_ms,
@@ -16,6 +16,16 @@ from operator_chaos.report._common import (
     outcome,
     recovery_ms,
     summary_line,
+)
+from operator_chaos.report.timeline import (
+    has_story,
+    impact_details,
+    impact_line,
+    model_line,
+    restoration_sentences,
+    table_header,
+    table_rows,
+    view,
 )
 
 HEADER = ("Experiment", "Type", "Verdict", "Recovery ms", "Duration")
@@ -41,9 +51,11 @@ def _pad(text: str, size: int, right: bool) -> str:
     return fill + text if right else text + fill
 
 
-def _line(cells: Sequence[str], sizes: Sequence[int]) -> str:
+def _line(
+    cells: Sequence[str], sizes: Sequence[int], right: frozenset[int] = _RIGHT_ALIGNED
+) -> str:
     padded = [
-        _pad(cell, size, index in _RIGHT_ALIGNED)
+        _pad(cell, size, index in right)
         for index, (cell, size) in enumerate(zip(cells, sizes, strict=True))
     ]
     return _GAP.join(padded).rstrip()
@@ -64,7 +76,45 @@ def verdict_table(suite: SuiteResult) -> str:
     summary = summary_line(suite) + "\n"
     if not rows:
         return summary
-    sizes = [max(width(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
-    lines = [_line(HEADER, sizes), _line(["-" * size for size in sizes], sizes)]
-    lines.extend(_line(row, sizes) for row in rows)
-    return "\n".join(lines) + "\n\n" + summary
+    return "\n".join(_columns(HEADER, rows, _RIGHT_ALIGNED)) + "\n\n" + summary
+
+
+_INDENT = "  "
+
+
+def _columns(
+    header: Sequence[str], rows: Sequence[Sequence[str]], right: frozenset[int]
+) -> list[str]:
+    """An aligned table: header, rule, rows."""
+    sizes = [max(width(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [_line(header, sizes, right), _line(["-" * size for size in sizes], sizes, right)]
+    lines.extend(_line(row, sizes, right) for row in rows)
+    return lines
+
+
+def story(result: ExperimentResult) -> str:
+    """One run's timeline for a terminal: impact, recovery model, restorations and a table of
+    every state change since the injection; empty when the run recorded none of these."""
+    if not has_story(result):
+        return ""
+    lines = [f"{_cell(result.experiment)}: {outcome(result)}"]
+    impact = impact_line(result)
+    if impact is not None:
+        lines.append(f"{_INDENT}{impact}")
+        lines.extend(f"{_INDENT * 2}- {_cell(line)}" for line in impact_details(result))
+    model = model_line(result)
+    if model is not None:
+        lines.append(f"{_INDENT}{model}")
+    lines.extend(f"{_INDENT}{_cell(sentence)}" for sentence in restoration_sentences(result))
+    prepared = view(result)
+    if prepared is not None and prepared.rows:
+        rows = [tuple(_cell(cell) if cell else "" for cell in row) for row in table_rows(prepared)]
+        lines.extend(
+            _INDENT + line for line in _columns(table_header(prepared), rows, frozenset({0}))
+        )
+    return "\n".join(lines) + "\n"
+
+
+def stories(suite: SuiteResult) -> str:
+    """:func:`story` of every run that has one, separated by blank lines."""
+    return "\n".join(text for result in suite.results if (text := story(result)))

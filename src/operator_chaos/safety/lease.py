@@ -1,17 +1,23 @@
-"""A Lease per target: at most one experiment touches an operator component at a time.
+"""Leases that keep two experiments apart: one per operator component, one per touched object.
 
 The Lease lives in the tool namespace, named after the target. ``acquire`` fails fast with
 :class:`~operator_chaos.errors.TargetLocked` when another run holds an unexpired lease; an
 expired lease (its holder crashed) is taken over with a resourceVersion precondition, so two
 runs racing for it cannot both win. While held it is renewed in the background; the renewals
 are also how another machine can tell that the run is alive.
+
+Two experiments naming different components can still touch the same object (two ConfigDrift
+faults on one key): then the second would record the first one's injected value as the
+"original". :func:`acquire_footprint` closes that gap with one Lease per touched object.
 """
 
 import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from operator_chaos.errors import TargetLocked
@@ -154,3 +160,132 @@ class TargetLease:
         current = await self.kube.get_or_none(self.ref)
         if current is not None and (current.get("spec") or {}).get("holderIdentity") == self.holder:
             await self.kube.delete(self.ref, uid=current["metadata"]["uid"])
+
+
+# -- footprint locks: one Lease per object a run touches ------------------------------------
+
+OBJECT = f"{labels.PREFIX}/object"
+"""Annotation on a footprint lock: the locked object, readable (``Kind ns/name``)."""
+HOLDER = f"{labels.PREFIX}/holder-run"
+"""Annotation on a footprint lock: the run that holds it."""
+FOOTPRINT_MARGIN = timedelta(seconds=30)
+
+
+def object_key(ref: ResourceRef) -> str:
+    """``apiVersion/kind/namespace/name``: what a footprint lock is named after."""
+    return f"{ref.api_version}/{ref.kind}/{ref.namespace or ''}/{ref.name}"
+
+
+def footprint_lock_name(ref: ResourceRef) -> str:
+    """``chaos-lock-<12 hex>``: the same object always maps to the same Lease, whichever
+    component an experiment names, so two runs touching it cannot both hold it."""
+    return "chaos-lock-" + hashlib.sha256(object_key(ref).encode()).hexdigest()[:12]
+
+
+def lock_order(refs: Iterable[ResourceRef]) -> list[tuple[str, ResourceRef]]:
+    """Distinct objects with their lock names, in the one order every run takes them in
+    (sorted by name), so two runs wanting overlapping sets cannot deadlock half-way."""
+    named = {footprint_lock_name(ref): ref for ref in refs}
+    return sorted(named.items())
+
+
+class FootprintLock:
+    """The Leases one run holds on the objects it touches; :meth:`release` drops them all."""
+
+    def __init__(self, kube: KubeClient, namespace: str, run_id: str) -> None:
+        self.kube = kube
+        self.namespace = namespace
+        self.run_id = run_id
+        self.held: dict[str, str] = {}  # lease name -> our resourceVersion (delete precondition)
+
+    def _ref(self, name: str) -> ResourceRef:
+        return ResourceRef("coordination.k8s.io/v1", "Lease", name, self.namespace)
+
+    def _body(self, name: str, target: ResourceRef, now: datetime, until: datetime) -> RawObject:
+        seconds = max(1, math.ceil((until - now).total_seconds()))
+        return {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {
+                "name": name,
+                "namespace": self.namespace,
+                "labels": labels.managed(self.run_id, "lease"),
+                "annotations": {
+                    OWNER: Owner.current().model_dump_json(),
+                    OBJECT: str(target),
+                    HOLDER: self.run_id,
+                },
+            },
+            "spec": {
+                "holderIdentity": self.run_id,
+                "leaseDurationSeconds": seconds,
+                "acquireTime": _micro_time(now),
+                "renewTime": _micro_time(now),
+            },
+        }
+
+    async def _take(self, name: str, target: ResourceRef, until: datetime) -> None:
+        now = datetime.now(UTC)
+        body = self._body(name, target, now, until)
+        try:
+            created = await create_in_tool_namespace(self.kube, body)
+        except kube_errors.Conflict:
+            current = await self.kube.get(self._ref(name))
+            holder = (current.get("spec") or {}).get("holderIdentity") or ""
+            if holder != self.run_id and not abandoned(current, now):
+                raise TargetLocked(_locked_message(current, target, self.namespace)) from None
+            body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            try:
+                created = await self.kube.replace(body)
+            except kube_errors.Conflict:
+                raise TargetLocked(
+                    f"{target} is being locked by another run at the same moment"
+                    f" (Lease {self.namespace}/{name}); try again"
+                ) from None
+        self.held[name] = created["metadata"]["resourceVersion"]
+
+    async def release(self) -> None:
+        """Delete every Lease still held: one request each, with a resourceVersion
+        precondition (nothing renews them), so a Lease another run took over after ours
+        expired is left alone."""
+        for name, version in sorted(self.held.items(), reverse=True):
+            with contextlib.suppress(kube_errors.Conflict, kube_errors.NotFound):
+                await self.kube.delete(self._ref(name), resource_version=version)
+            del self.held[name]
+
+
+def _locked_message(current: RawObject, target: ResourceRef, namespace: str) -> str:
+    meta = current.get("metadata") or {}
+    holder = (current.get("spec") or {}).get("holderIdentity") or "?"
+    what = (meta.get("annotations") or {}).get(OBJECT) or str(target)
+    return (
+        f"{what} is locked by run {holder} (Lease {namespace}/{meta.get('name', '?')}):"
+        " another experiment is changing it; wait for that run to finish, or run"
+        " `operator-chaos clean` if it crashed"
+    )
+
+
+async def acquire_footprint(
+    kube: KubeClient,
+    namespace: str,
+    refs: Iterable[ResourceRef],
+    run_id: str,
+    *,
+    until: datetime,
+) -> FootprintLock:
+    """Lock every object in ``refs`` for ``run_id`` until ``until``, all or nothing.
+
+    One Lease per object, taken in :func:`lock_order`; on the first one held by a live run,
+    the ones already taken are released and :class:`TargetLocked` names the holder and the
+    object. The Lease lasts until ``until`` (plus a margin), so nothing needs renewing: pass
+    the latest moment the run can still be working on the objects (its fault expiry plus the
+    recovery timeout). A holder that is dead (same host) or expired is taken over.
+    """
+    lock = FootprintLock(kube, namespace, run_id)
+    try:
+        for name, ref in lock_order(refs):
+            await lock._take(name, ref, until + FOOTPRINT_MARGIN)
+    except BaseException:
+        await asyncio.shield(lock.release())
+        raise
+    return lock

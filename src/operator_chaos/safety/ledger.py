@@ -15,6 +15,7 @@ import hashlib
 import json
 import secrets
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -28,6 +29,8 @@ from operator_chaos.safety.owner import Owner
 
 MAX_RECORD_BYTES = 200 * 1024
 RecordState = Literal["pending", "applied", "reverted"]
+STATE_ORDER: dict[str, int] = {"pending": 0, "applied": 1, "reverted": 2}
+"""A record only moves forward: of two copies, the one further along is the newer."""
 
 
 def new_run_id() -> str:
@@ -107,6 +110,8 @@ class RunLedger:
         self.namespace = namespace
         self.info = info
         self.records: dict[str, RollbackRecord] = {}
+        self.revert_failed = False
+        """Set once a revert of this run could not be confirmed: later tries are single shots."""
 
     @property
     def name(self) -> str:
@@ -165,6 +170,34 @@ class RunLedger:
         """Move a record to ``state`` (applied / reverted)."""
         await self.put(record.model_copy(update={"state": state, "outcome": outcome}))
 
+    def remember(self, record: RollbackRecord, state: RecordState, outcome: str = "") -> None:
+        """Move a record to ``state`` in memory only: for when the ConfigMap is gone and
+        writing it back would re-create a ledger nobody needs."""
+        moved = record.model_copy(update={"state": state, "outcome": outcome})
+        self.records[moved.id] = moved.sealed()
+
+    async def recreate(self) -> None:
+        """Write the ledger back from memory (run.json and every record), so that ``clean``
+        can still find faults this run could not revert after its ConfigMap was lost."""
+        data = {"run.json": self.info.model_dump_json()}
+        for record in self.records.values():
+            data[f"record-{record.id}.json"] = record.sealed().model_dump_json()
+        await create_in_tool_namespace(
+            self.kube,
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": self.name,
+                    "namespace": self.namespace,
+                    "labels": labels.managed(
+                        self.info.run_id, "ledger", **{labels.EXPERIMENT: self.info.experiment[:63]}
+                    ),
+                },
+                "data": data,
+            },
+        )
+
     async def delete(self) -> None:
         """Remove the ledger once every record is reverted."""
         await self.kube.delete(self.ref)
@@ -191,18 +224,72 @@ class RunLedger:
         return ledger
 
     @classmethod
+    def scan(cls, kube: KubeClient, cm: RawObject) -> "Scanned":
+        """Parse a ledger ConfigMap leniently: every valid record is kept, every damaged one
+        (or an unreadable run.json) is described, so one bad record blocks nothing else."""
+        name = cm["metadata"]["name"]
+        damaged: list[str] = []
+        try:
+            book: RunLedger | None = cls.from_configmap(kube, _only_run_json(cm))
+        except RevertFailed as exc:
+            return Scanned(name, None, [str(exc)])
+        assert book is not None
+        for key, value in sorted((cm.get("data") or {}).items()):
+            if not key.startswith("record-"):
+                continue
+            try:
+                record = RollbackRecord.model_validate_json(value)
+                record.verify(f"{name}/{key}")
+            except RevertFailed as exc:
+                damaged.append(str(exc))
+                continue
+            except ValueError as exc:
+                damaged.append(f"ledger {name} {key}: unreadable record ({_short(exc)})")
+                continue
+            book.records[record.id] = record
+        return Scanned(name, book, damaged)
+
+    @classmethod
+    async def scan_all(cls, kube: KubeClient, namespace: str) -> list["Scanned"]:
+        """Every run ledger in the tool namespace, parsed with :meth:`scan`."""
+        return [cls.scan(kube, cm) for cm in await _list_ledgers(kube, namespace)]
+
+    @classmethod
     async def list_all(cls, kube: KubeClient, namespace: str) -> list["RunLedger"]:
         """Every run ledger in the tool namespace (an absent namespace means none)."""
-        try:
-            listed = await kube.list(
-                "v1",
-                "ConfigMap",
-                namespace,
-                label_selector=f"{labels.MANAGED_BY}={labels.MANAGED_BY_VALUE},{labels.ROLE}=ledger",
-            )
-        except kube_errors.NotFound:
-            return []
-        return [cls.from_configmap(kube, cm) for cm in listed.items]
+        return [cls.from_configmap(kube, cm) for cm in await _list_ledgers(kube, namespace)]
+
+
+@dataclass
+class Scanned:
+    """One ledger ConfigMap as :meth:`RunLedger.scan` found it."""
+
+    name: str
+    ledger: RunLedger | None  # None when run.json is unreadable: nobody can tell whose it is
+    damaged: list[str] = field(default_factory=list)
+
+
+def _only_run_json(cm: RawObject) -> RawObject:
+    data = cm.get("data") or {}
+    kept = {k: v for k, v in data.items() if not k.startswith("record-")}
+    return {**cm, "data": kept}
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+async def _list_ledgers(kube: KubeClient, namespace: str) -> list[RawObject]:
+    try:
+        listed = await kube.list(
+            "v1",
+            "ConfigMap",
+            namespace,
+            label_selector=f"{labels.MANAGED_BY}={labels.MANAGED_BY_VALUE},{labels.ROLE}=ledger",
+        )
+    except kube_errors.NotFound:
+        return []
+    return listed.items
 
 
 async def create_in_tool_namespace(kube: KubeClient, obj: RawObject) -> RawObject:

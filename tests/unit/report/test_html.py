@@ -7,7 +7,20 @@ import pytest
 
 from operator_chaos.api.v1alpha1 import Phase, Verdict
 from operator_chaos.report.html import render
-from report.factory import NASTY, make_result, make_suite, mixed_suite, phases
+from report.factory import (
+    CHECK,
+    NASTY,
+    condition_run,
+    lane,
+    make_result,
+    make_suite,
+    mixed_suite,
+    no_impact_run,
+    phases,
+    repaired_run,
+    timeline_suite,
+    tool_restored_run,
+)
 
 VOID = {"meta", "br", "hr", "img", "input", "link"}
 
@@ -42,6 +55,7 @@ SUITES = {
     "empty": make_suite(),
     "one": make_suite(make_result()),
     "many": mixed_suite(),
+    "timelines": timeline_suite(),
 }
 
 
@@ -63,7 +77,12 @@ def test_is_self_contained(name: str) -> None:
         if attribute in {"src", "href"}:
             assert value is not None
             assert value.startswith("#"), f"<{tag} {attribute}={value!r}> loads something"
-    assert not re.search(r"url\(|@import", source)
+    assert "@import" not in source
+    # url() only ever points at a pattern defined in the page itself.
+    assert all(target.startswith("#") for target in re.findall(r"url\(([^)]*)\)", source))
+    # No URL to fetch in any attribute (the cluster address may appear as text).
+    for _, attribute, value in page.attributes:
+        assert not re.match(r"\s*(https?:)?//", value or ""), f"{attribute}={value!r}"
     assert "<style>" in source
 
 
@@ -153,3 +172,111 @@ def test_content_matches_markdown_sections() -> None:
 
 def test_output_is_deterministic() -> None:
     assert render(mixed_suite()) == render(mixed_suite())
+
+
+def _svg(source: str, number: int = 0) -> str:
+    """The ``number``-th swimlane of a page."""
+    swimlanes: list[str] = re.findall(r'<svg class="swimlane".*?</svg>', source)
+    return swimlanes[number]
+
+
+def _rect_x(svg: str, css: str) -> tuple[float, float]:
+    match = re.search(rf'<rect class="{css}" x="([\d.]+)" y="\d+" width="([\d.]+)"', svg)
+    assert match, css
+    return float(match[1]), float(match[2])
+
+
+def test_swimlane_has_lanes_windows_markers_and_timeout() -> None:
+    source = render(make_suite(repaired_run()))
+    svg = _svg(source)
+    text = "".join(Page(svg).text)
+    for label in ("Service kubeflow/training-operator", "fault window", "stability window"):
+        assert label in text
+    for kind in ("damage:", "check:", "managed:", "collateral:"):
+        assert kind in text
+    # Plot is 270..975 for 0..8100 ms: the fault window runs from inject (2000) to repair (2812).
+    left, width = _rect_x(svg, "band fault")
+    assert (round(left), round(left + width)) == (444, 515)
+    assert 'class="marker recovered"' in svg
+    assert '<path d="M' in svg  # the recovery diamond
+    assert 'class="marker stable"' in svg
+    # The 60 s timeout lies far beyond the run: a note at the right edge, not a squashed axis.
+    assert "timeout at +60.000 s →" in text
+    assert "time since injection" in text
+    assert "+6 s" in text
+
+
+def test_timeout_on_the_axis_is_a_dashed_line() -> None:
+    svg = _svg(render(make_suite(tool_restored_run())))
+    line = re.search(r'<g class="marker deadline">.*?<line [^>]*>', svg)
+    assert line is not None
+    assert 'stroke-dasharray="6 4"' in line[0]
+    assert 'class="marker restored"' in svg
+
+
+def test_condition_fault_window_ends_at_the_lift() -> None:
+    svg = _svg(render(make_suite(condition_run())))
+    left, width = _rect_x(svg, "band fault")
+    scale = (975 - 270) / 14_500
+    assert left == pytest.approx(270 + 2_000 * scale, abs=0.1)
+    assert left + width == pytest.approx(270 + 12_000 * scale, abs=0.2)
+    assert 'class="marker lifted"' in svg
+
+
+def test_segments_are_coloured_and_patterned_with_tooltips() -> None:
+    svg = _svg(render(make_suite(repaired_run())))
+    failing = re.findall(
+        r'<rect class="seg not-ok"[^>]*fill="url\(#tl1-fail\)"><title>([^<]*)', svg
+    )
+    assert f"check: {CHECK}: failing from +150 ms to +900 ms: 0/1" in failing
+    assert 'class="seg ok"' in svg
+    assert '<pattern id="tl1-fail"' in svg
+    # Legend explains every colour and pattern in words.
+    legend = "".join(re.findall(r">([^<>]+)</text>", svg[svg.index('class="legend"') :]))
+    for word in ("ok", "not ok", "fault window", "stability window", "recovered", "timeout"):
+        assert word in legend
+
+
+def test_several_runs_do_not_share_pattern_ids() -> None:
+    page = Page(render(timeline_suite()))
+    ids = [value for _, attribute, value in page.attributes if attribute == "id"]
+    assert len(ids) == len(set(ids))
+    assert "tl4-fail" in ids
+
+
+def test_no_impact_is_said_prominently() -> None:
+    source = render(make_suite(no_impact_run()))
+    assert (
+        '<p class="callout no-impact" role="note"><strong>⚠ No impact observed:'
+        " the checks do not see this fault.</strong></p>"
+    ) in source
+
+
+def test_restorations_are_sentences_with_a_shape() -> None:
+    source = render(make_suite(tool_restored_run(), repaired_run()))
+    assert 'data-mark="⚠"' in source
+    assert 'data-mark="✓"' in source
+    assert (
+        "The operator did not restore PyTorchJob kubeflow/demo spec.runPolicy.suspend within"
+        " 10.0 s; operator-chaos restored it after 10050 ms (10.0 s)."
+    ) in source
+    assert "restored by the operator after 812 ms" in source
+
+
+def test_untrusted_lane_text_is_escaped() -> None:
+    result = repaired_run()
+    assert result.timeline is not None
+    nasty = lane(NASTY, "damage", (0, True, "ok"), (2_000, False, "<script>x</script>"))
+    timeline = result.timeline.model_copy(update={"lanes": [nasty]})
+    result = result.model_copy(update={"timeline": timeline})
+    source = render(make_suite(result))
+    assert "<script>" not in source
+    assert "b" not in Page(source).tags
+    assert "&lt;script&gt;x&lt;/script&gt;" in source
+    assert f"damage: {NASTY}" in "".join(Page(source).text)
+
+
+def test_runs_without_a_timeline_have_no_swimlane() -> None:
+    source = render(mixed_suite())
+    assert "<svg" not in source
+    assert ">Timeline</h3>" not in source

@@ -10,7 +10,7 @@ import pytest
 
 from operator_chaos.api.v1alpha1 import SuiteResult
 from operator_chaos.report.json import render, report_json_schema, schema_text
-from report.factory import NASTY, make_result, make_suite, mixed_suite
+from report.factory import NASTY, make_result, make_suite, mixed_suite, timeline_suite
 
 REPO = Path(__file__).resolve().parents[3]
 SCHEMA_FILE = REPO / "docs" / "report-schema.json"
@@ -21,6 +21,7 @@ SUITES = {
     "one": make_suite(make_result()),
     "mixed": mixed_suite(),
     "nasty": make_suite(make_result(hypothesis=NASTY, message=NASTY, deviations=[NASTY])),
+    "timelines": timeline_suite(),
 }
 
 
@@ -79,3 +80,25 @@ def test_module_prints_the_schema() -> None:
     )
     assert completed.stdout == schema_text()
     assert completed.stderr == ""
+
+
+def test_timeline_fields_use_wire_names() -> None:
+    data = json.loads(render(timeline_suite()))
+    result = data["results"][0]
+    assert result["recoveryModel"] == "repair"
+    assert result["recovery"]["measuredFrom"] == "injection"
+    assert result["impact"] == {
+        "observed": True,
+        "timeToImpactMs": 150,
+        "broken": [
+            "check Deployment kubeflow/training-operator Available failed at +150 ms for 750 ms"
+        ],
+    }
+    assert result["restorations"][0]["restoredBy"] == "operator"
+    timeline = result["timeline"]
+    assert (timeline["injectedMs"], timeline["repairedMs"], timeline["stableUntilMs"]) == (
+        2000,
+        2812,
+        7900,
+    )
+    assert timeline["lanes"][1]["transitions"][1] == {"atMs": 2150, "ok": False, "detail": "0/1"}

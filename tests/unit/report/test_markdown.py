@@ -2,7 +2,18 @@
 
 from operator_chaos.api.v1alpha1 import CheckOutcome, CheckRound, Phase, Verdict
 from operator_chaos.report.markdown import render, text
-from report.factory import NASTY, at, make_result, make_suite, mixed_suite, phases
+from report.factory import (
+    NASTY,
+    at,
+    condition_run,
+    make_result,
+    make_suite,
+    mixed_suite,
+    no_impact_run,
+    phases,
+    repaired_run,
+    tool_restored_run,
+)
 
 
 def test_summary_table_has_a_row_per_experiment() -> None:
@@ -101,3 +112,53 @@ def test_empty_suite() -> None:
 
 def test_output_is_deterministic() -> None:
     assert render(mixed_suite()) == render(mixed_suite())
+
+
+def test_timeline_section_for_a_repair_the_operator_made() -> None:
+    report = render(make_suite(repaired_run()))
+    assert "\n### Timeline\n\n**Impact observed 150 ms after the injection.**\n" in report
+    assert (
+        "- check Deployment kubeflow/training-operator Available failed at +150 ms for 750 ms"
+        in report
+    )
+    assert (
+        "Recovery model: repair (the operator must restore the damaged state);"
+        " recovery measured from the injection." in report
+    )
+    assert (
+        "#### Restorations\n\n- Deployment kubeflow/training-operator metadata.labels.app"
+        " restored by the operator after 812 ms (label app=training-operator)." in report
+    )
+    assert "| Since injection | Lane | Change | Detail |" in report
+    assert "| \\+812 ms | run | operator repaired the damage | — |" in report
+    assert (
+        "| \\+150 ms | check: Deployment kubeflow/training-operator Available"
+        " | passing → failing | 0/1 |" in report
+    )
+    # The timeline comes before the phase details.
+    assert report.index("### Timeline") < report.index("### Phases")
+
+
+def test_timeline_section_when_the_tool_restored() -> None:
+    report = render(make_suite(tool_restored_run()))
+    assert (
+        "- The operator did not restore PyTorchJob kubeflow/demo spec.runPolicy.suspend within"
+        " 10.0 s; operator-chaos restored it after 10050 ms (10.0 s)." in report
+    )
+    assert "| \\+10.000 s | run | recovery deadline | missed: not recovered by then |" in report
+
+
+def test_timeline_section_for_a_condition_fault() -> None:
+    report = render(make_suite(condition_run()))
+    assert "recovery measured from the lift of the fault." in report
+    assert "| \\+10.000 s | run | fault lifted | — |" in report
+    assert "#### Restorations" not in report
+
+
+def test_no_impact_is_said_in_bold() -> None:
+    report = render(make_suite(no_impact_run()))
+    assert "\n**⚠ No impact observed: the checks do not see this fault.**\n" in report
+
+
+def test_no_timeline_section_without_timeline_facts() -> None:
+    assert "### Timeline" not in render(mixed_suite())

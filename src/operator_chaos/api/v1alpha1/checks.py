@@ -9,6 +9,9 @@ from pydantic import Field
 from operator_chaos.api.v1alpha1.base import ApiModel, DNSName, NamespaceName
 from operator_chaos.api.v1alpha1.durations import Duration
 
+MAX_REPLICAS = 2**31 - 1
+"""Kubernetes stores replica counts as int32."""
+
 
 class CheckType(StrEnum):
     """Wire names of the check kinds."""
@@ -58,7 +61,7 @@ class ReplicaCountCheck(_ObjectCheck):
     """Passes when ``status.readyReplicas`` equals ``expectedReplicas`` (default spec.replicas)."""
 
     type: Literal[CheckType.REPLICA_COUNT]
-    expected_replicas: int | None = Field(default=None, ge=0)
+    expected_replicas: int | None = Field(default=None, ge=0, le=MAX_REPLICAS)
 
 
 SteadyStateCheck = Annotated[

@@ -22,6 +22,9 @@ _UNIT_SECONDS = {
 }
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _MAX_LEN = 64
+MAX_DURATION = timedelta(days=365)
+"""No duration the tool parses may exceed a year: beyond that ``timedelta`` overflows, and no
+hold, timeout or cool-down is meant to be that long (fields have their own, lower limits)."""
 
 
 def parse_duration(text: str) -> timedelta:
@@ -51,6 +54,10 @@ def parse_duration(text: str) -> timedelta:
         pos = match.end()
     if sign < 0:
         raise ValueError(f"invalid duration {text!r}: must not be negative")
+    if not total <= MAX_DURATION.total_seconds():  # also catches inf and nan
+        raise ValueError(
+            f"invalid duration {text!r}: must be at most {format_duration(MAX_DURATION)} (1 year)"
+        )
     return timedelta(seconds=total)
 
 

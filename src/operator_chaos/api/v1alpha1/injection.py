@@ -54,6 +54,20 @@ class DangerLevel(StrEnum):
         return ("low", "medium", "high").index(self.value)
 
 
+class RecoveryModel(StrEnum):
+    """Who must undo a fault, and so how a run is judged.
+
+    ``repair``: the fault damages state the operator owns (a field, a label, a pod, an
+    object); the tool leaves the damage in place and watches for the operator to restore it.
+    Recovery time runs from the injection. ``condition``: the fault is a condition of the
+    environment (a partition, revoked RBAC) that the operator must survive; the tool holds it,
+    lifts it, then watches the operator resume. Recovery time runs from the lift.
+    """
+
+    REPAIR = "repair"
+    CONDITION = "condition"
+
+
 ParameterValue = str | int | float | bool
 
 
@@ -65,3 +79,12 @@ class InjectionSpec(ApiModel):
     count: int = Field(default=1, ge=1, le=100)
     ttl: Duration = Field(default=timedelta(minutes=5), le=MAX_TTL)
     danger_level: DangerLevel | None = None
+    recovery_model: RecoveryModel | None = Field(
+        default=None,
+        description=(
+            "repair: the operator must restore what the fault damaged (the tool does not undo"
+            " it before the verdict); condition: the tool lifts the fault after the hold and"
+            " the operator must resume. Default: the type's own model, or repair when the"
+            " knowledge model lists the disrupted object as managed by the component."
+        ),
+    )

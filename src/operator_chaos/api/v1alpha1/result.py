@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from operator_chaos.api.v1alpha1.base import ApiModel
-from operator_chaos.api.v1alpha1.injection import DangerLevel, InjectionType
+from operator_chaos.api.v1alpha1.injection import DangerLevel, InjectionType, RecoveryModel
 from operator_chaos.api.v1alpha1.status import ExperimentEvent, Phase, PhaseRecord, Verdict
 
 SCHEMA_VERSION: Literal["operator-chaos.io/report/v1"] = "operator-chaos.io/report/v1"
@@ -64,10 +64,12 @@ class RevertOutcome(ApiModel):
 
 
 class RecoveryOutcome(ApiModel):
-    """What the observer saw after the revert."""
+    """When the operator was back: for repair faults timed from the injection, for condition
+    faults from the lift (``measuredFrom``)."""
 
     recovered: bool
     recovery_time_ms: int | None = None
+    measured_from: Literal["injection", "lift"] = "lift"
     timeout_ms: int
     stability_window_ms: int = 0
     reconcile_cycles: int = 0
@@ -79,6 +81,71 @@ class ResourceOutcome(ApiModel):
 
     resource: str
     reconciled: bool
+    detail: str = ""
+
+
+LaneKind = Literal["fault", "damage", "check", "managed", "collateral"]
+Restorer = Literal["operator", "operator-chaos", "nobody"]
+
+
+class Transition(ApiModel):
+    """A lane changed state at ``atMs`` (milliseconds since the timeline's origin)."""
+
+    at_ms: int
+    ok: bool
+    detail: str = ""
+
+
+class Lane(ApiModel):
+    """One thing watched for the whole run: a check, a managed resource, the damaged state.
+
+    The first transition is the state when observation began; each later one is a watch
+    event (or a deadline) at which the state flipped.
+    """
+
+    name: str
+    kind: LaneKind
+    transitions: list[Transition] = Field(default_factory=list)
+
+
+class Timeline(ApiModel):
+    """Everything observed from the steady-state pre-check to the verdict.
+
+    All ``*Ms`` fields are milliseconds since ``origin`` (a monotonic clock, anchored to wall
+    time once); a field is null when that moment did not happen.
+    """
+
+    origin: datetime
+    injected_ms: int | None = None
+    lifted_ms: int | None = None
+    repaired_ms: int | None = None
+    recovered_ms: int | None = None
+    stable_until_ms: int | None = None
+    deadline_ms: int | None = None
+    restored_by_tool_ms: int | None = None
+    ended_ms: int = 0
+    lanes: list[Lane] = Field(default_factory=list)
+
+
+class Impact(ApiModel):
+    """Did the fault visibly change anything the checks or the knowledge model watch?"""
+
+    observed: bool
+    time_to_impact_ms: int | None = Field(
+        default=None, description="from the injection to the first lane that broke"
+    )
+    broken: list[str] = Field(
+        default_factory=list, description="what broke, when (ms after injection), for how long"
+    )
+
+
+class Restoration(ApiModel):
+    """Who put one piece of damaged state back (repair faults)."""
+
+    target: str
+    field: str = ""
+    restored_by: Restorer
+    at_ms: int | None = Field(default=None, description="ms after the injection")
     detail: str = ""
 
 
@@ -105,8 +172,12 @@ class ExperimentResult(ApiModel):
     steady_state_pre: CheckRound | None = None
     steady_state_post: CheckRound | None = None
     injection: InjectionOutcome | None = None
+    recovery_model: RecoveryModel | None = None
     revert: RevertOutcome | None = None
     recovery: RecoveryOutcome | None = None
+    impact: Impact | None = None
+    restorations: list[Restoration] = Field(default_factory=list)
+    timeline: Timeline | None = None
     managed_resources: list[ResourceOutcome] = Field(default_factory=list)
     collateral: list[str] = Field(default_factory=list)
     deviations: list[str] = Field(default_factory=list)

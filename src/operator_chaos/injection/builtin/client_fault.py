@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
-from operator_chaos.api.v1alpha1 import DangerLevel, Duration, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, Duration, InjectionType, RecoveryModel
 from operator_chaos.injection.base import InjectionParams, TypeSpec
 from operator_chaos.injection.fields import DNSName, WireType
 
@@ -97,6 +97,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.CLIENT_FAULT,
+    recovery_model=RecoveryModel.CONDITION,
     danger=DangerLevel.MEDIUM,
     params=Params,
     summary="Inject errors and delays into the operator's own API client calls.",

@@ -6,7 +6,7 @@ report the degradation and restore its own template. Revert restores the origina
 
 from pydantic import Field
 
-from operator_chaos.api.v1alpha1 import DangerLevel, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, InjectionType, RecoveryModel
 from operator_chaos.injection.base import InjectionParams, TypeSpec
 from operator_chaos.injection.fields import NamespaceName, ObjectName
 
@@ -22,6 +22,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.CRASH_LOOP_INJECT,
+    recovery_model=RecoveryModel.REPAIR,
     danger=DangerLevel.HIGH,
     params=Params,
     summary="Replace a container's command so its pods crash-loop.",

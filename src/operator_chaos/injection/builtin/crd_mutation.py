@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, RecoveryModel
 from operator_chaos.injection import fieldswap, targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import (
@@ -158,6 +158,7 @@ def _is_container(text: str) -> bool:
 
 SPEC = TypeSpec(
     injection_type=InjectionType.CRD_MUTATION,
+    recovery_model=RecoveryModel.REPAIR,
     danger=DangerLevel.MEDIUM,
     params=Params,
     summary="Set one field of an object to a wrong value; the operator must reconcile it back.",

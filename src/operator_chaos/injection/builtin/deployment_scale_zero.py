@@ -6,7 +6,7 @@ notice the replica drift (or the outage) and scale it back. Revert restores the 
 
 from pydantic import Field
 
-from operator_chaos.api.v1alpha1 import DangerLevel, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, InjectionType, RecoveryModel
 from operator_chaos.injection import fieldswap, targets
 from operator_chaos.injection.base import InjectionParams, TypeSpec
 from operator_chaos.injection.fields import ObjectName
@@ -23,6 +23,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.DEPLOYMENT_SCALE_ZERO,
+    recovery_model=RecoveryModel.REPAIR,
     danger=DangerLevel.HIGH,
     params=Params,
     summary="Scale a Deployment to 0 replicas; the operator must restore it.",

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
-from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, PlannedChange
+from operator_chaos.api.v1alpha1 import (
+    DangerLevel,
+    ExperimentSpec,
+    InjectionType,
+    PlannedChange,
+    RecoveryModel,
+)
 from operator_chaos.injection import targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import (
@@ -28,8 +34,8 @@ from operator_chaos.injection.fields import (
     targets_chaos_api,
 )
 from operator_chaos.injection.labels import label_key_problem
-from operator_chaos.injection.protocol import Injector, Plan, Scope
-from operator_chaos.kube.port import KubeClient, PatchType
+from operator_chaos.injection.protocol import Damage, Injector, Plan, Scope
+from operator_chaos.kube.port import KubeClient, PatchType, Selection, StateView
 from operator_chaos.safety.policy import Footprint
 
 if TYPE_CHECKING:
@@ -102,6 +108,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.FINALIZER_BLOCK,
+    recovery_model=RecoveryModel.CONDITION,
     danger=DangerLevel.LOW,
     params=Params,
     summary="Hold an object in Terminating with a finalizer nobody removes.",
@@ -238,6 +245,45 @@ class FinalizerBlock:
             return f"{ref}: removed finalizer {finalizer}"
 
         return await targets.retry_stale(remove)
+
+    def damage(self, record: RollbackRecord) -> Sequence[Damage]:
+        """The block holds while the finalizer is on the object."""
+        ref = record.target.ref
+        finalizer = record.data["finalizer"]
+
+        def restored(view: StateView) -> tuple[bool, str]:
+            obj = view.get(ref)
+            if obj is None:
+                return True, "object gone"
+            held = finalizer in (obj["metadata"].get("finalizers") or [])
+            return not held, "finalizer present" if held else "finalizer absent"
+
+        owned = (
+            Selection("v1", "Pod", ref.namespace, ""),
+            Selection("v1", "Service", ref.namespace, ""),
+        )
+        uid = record.data.get("uid")
+
+        def no_leak(view: StateView) -> tuple[bool, str]:
+            """Dependants (pods, services) may only outlive their owner while it is held."""
+            obj = view.get(ref)
+            dependants = [
+                f"{o['kind']} {o['metadata']['name']}"
+                for key in owned
+                for o in view.select(key)
+                if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])
+                and not o["metadata"].get("deletionTimestamp")
+            ]
+            if obj is not None and obj["metadata"].get("uid") == uid:
+                return True, f"{len(dependants)} dependants, owner still present"
+            if dependants:
+                return False, f"owner deleted; leaked: {', '.join(sorted(dependants)[:5])}"
+            return True, "owner deleted, no dependant left behind"
+
+        return [
+            Damage(str(ref), f"finalizer {finalizer}", (ref,), restored),
+            Damage(str(ref), "dependants (no leak)", (ref, *owned), no_leak, role="invariant"),
+        ]
 
 
 INJECTOR: Injector = FinalizerBlock()  # annotated so mypy checks the protocol

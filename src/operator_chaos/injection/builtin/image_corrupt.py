@@ -6,7 +6,7 @@ restore the image it manages. Revert restores the original image.
 
 from pydantic import Field
 
-from operator_chaos.api.v1alpha1 import DangerLevel, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, InjectionType, RecoveryModel
 from operator_chaos.injection.base import InjectionParams, TypeSpec
 from operator_chaos.injection.fields import NamespaceName, ObjectName
 
@@ -31,6 +31,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.IMAGE_CORRUPT,
+    recovery_model=RecoveryModel.REPAIR,
     danger=DangerLevel.HIGH,
     params=Params,
     summary="Swap a container image for one that cannot be pulled.",

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from pydantic import Field, field_validator
 
-from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, RecoveryModel
 from operator_chaos.injection import fieldswap, targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import (
@@ -73,6 +73,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.LABEL_STOMPING,
+    recovery_model=RecoveryModel.REPAIR,
     danger=DangerLevel.MEDIUM,
     params=Params,
     summary="Overwrite or delete one label on a managed object.",

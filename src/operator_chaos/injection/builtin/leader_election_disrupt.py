@@ -7,7 +7,7 @@ backup only if no replica has recreated it.
 
 from pydantic import Field
 
-from operator_chaos.api.v1alpha1 import DangerLevel, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, InjectionType, RecoveryModel
 from operator_chaos.injection.base import InjectionParams, TypeSpec
 from operator_chaos.injection.fields import ObjectName
 
@@ -20,6 +20,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.LEADER_ELECTION_DISRUPT,
+    recovery_model=RecoveryModel.REPAIR,
     danger=DangerLevel.MEDIUM,
     params=Params,
     summary="Delete the leader-election Lease to force a re-election.",

@@ -19,13 +19,14 @@ from operator_chaos.api.v1alpha1 import (
     ExperimentSpec,
     InjectionType,
     PlannedChange,
+    RecoveryModel,
 )
 from operator_chaos.api.v1alpha1.durations import format_duration
 from operator_chaos.injection import targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, PodSelector
-from operator_chaos.injection.protocol import Injector, Plan, Scope
-from operator_chaos.kube.port import KubeClient, ResourceRef
+from operator_chaos.injection.protocol import Damage, Injector, Plan, Scope
+from operator_chaos.kube.port import KubeClient, ResourceRef, StateView
 from operator_chaos.safety import labels
 from operator_chaos.safety.policy import Footprint
 
@@ -86,6 +87,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.NETWORK_PARTITION,
+    recovery_model=RecoveryModel.CONDITION,
     danger=DangerLevel.MEDIUM,
     params=Params,
     summary="Isolate pods with a deny-all NetworkPolicy until the fault is reverted.",
@@ -184,6 +186,17 @@ class NetworkPartition:
             return f"{ref}: not ours (run {owner!r}); left in place"
         await kube.delete(ref, uid=policy["metadata"]["uid"])
         return f"{ref}: deleted"
+
+    def damage(self, record: RollbackRecord) -> Sequence[Damage]:
+        """The partition is in effect while our NetworkPolicy exists."""
+        ref = record.target.ref
+
+        def restored(view: StateView) -> tuple[bool, str]:
+            present = view.get(ref) is not None
+            return not present, "policy in place" if present else "no policy"
+
+        return [Damage(str(ref), "(partition)", (ref,), restored)]
+
 
 
 INJECTOR: Injector = NetworkPartition()  # annotated so mypy checks the protocol

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import Field, field_validator
 
-from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, RecoveryModel
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, ApiVersion, Kind, ObjectName, targets_chaos_api
 
@@ -38,6 +38,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.OWNER_REF_ORPHAN,
+    recovery_model=RecoveryModel.REPAIR,
     danger=DangerLevel.MEDIUM,
     params=Params,
     summary="Strip ownerReferences from an owned object; the operator must re-adopt it.",

@@ -7,7 +7,7 @@ the budget.
 
 from pydantic import Field
 
-from operator_chaos.api.v1alpha1 import DangerLevel, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, InjectionType, RecoveryModel
 from operator_chaos.injection.base import InjectionParams, TypeSpec
 from operator_chaos.injection.fields import ObjectName, PodSelector
 
@@ -23,6 +23,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.PDB_BLOCK,
+    recovery_model=RecoveryModel.CONDITION,
     danger=DangerLevel.HIGH,
     params=Params,
     summary="Block evictions of pods with a maxUnavailable=0 PodDisruptionBudget.",

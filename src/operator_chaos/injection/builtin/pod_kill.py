@@ -13,12 +13,18 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, PlannedChange
+from operator_chaos.api.v1alpha1 import (
+    DangerLevel,
+    ExperimentSpec,
+    InjectionType,
+    PlannedChange,
+    RecoveryModel,
+)
 from operator_chaos.injection import targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, LabelSelector
-from operator_chaos.injection.protocol import Injector, Plan, Scope
-from operator_chaos.kube.port import KubeClient, ResourceRef
+from operator_chaos.injection.protocol import Damage, Injector, Plan, Scope
+from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef, Selection, StateView
 from operator_chaos.safety.policy import Footprint
 
 if TYPE_CHECKING:
@@ -64,6 +70,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.POD_KILL,
+    recovery_model=RecoveryModel.REPAIR,
     danger=DangerLevel.LOW,
     params=Params,
     summary="Delete pods matching a label selector; the operator must replace them.",
@@ -85,6 +92,7 @@ class PodKill:
         count = params.count if params.count is not None else scope.count
         chosen = random.sample(pods, min(count, len(pods)))
         refs = tuple(ResourceRef("v1", "Pod", p["metadata"]["name"], namespace) for p in chosen)
+        selection = Selection("v1", "Pod", namespace, params.label_selector)
         return Plan(
             footprint=Footprint(
                 targets=refs,
@@ -96,7 +104,12 @@ class PodKill:
                 PlannedChange(target=str(ref), field="(pod)", before="running", after="deleted")
                 for ref in refs
             ),
-            state={"uids": {p["metadata"]["name"]: p["metadata"]["uid"] for p in chosen}},
+            state={
+                "uids": {p["metadata"]["name"]: p["metadata"]["uid"] for p in chosen},
+                "selector": params.label_selector,
+                "ready": sum(1 for p in pods if _ready(p)),
+            },
+            watch=(selection,),
         )
 
     async def inject(
@@ -106,7 +119,15 @@ class PodKill:
         for ref in plan.footprint.targets:
             uid = plan.state["uids"][ref.name]
             record = await ledger.put(
-                ledger.new_record(self.spec.injection_type, ref, {"uid": uid})
+                ledger.new_record(
+                    self.spec.injection_type,
+                    ref,
+                    {
+                        "uid": uid,
+                        "selector": plan.state["selector"],
+                        "readyBefore": plan.state["ready"],
+                    },
+                )
             )
             # The uid precondition makes sure we delete the pod we planned to, not a namesake.
             await kube.delete(ref, uid=uid)
@@ -135,6 +156,38 @@ class PodKill:
         return (
             f"{record.target.ref}: nothing to restore (a deleted pod is replaced by its controller)"
         )
+
+
+    def damage(self, record: RollbackRecord) -> Sequence[Damage]:
+        """Restored when as many matching pods are Ready as before the kill, none of them
+        the killed one (a replacement, or the pod's controller's new one)."""
+        selector = record.data.get("selector")
+        if not selector:
+            return []
+        ref = record.target.ref
+        killed = record.data["uid"]
+        want = max(1, int(record.data.get("readyBefore") or 1))
+        selection = Selection("v1", "Pod", ref.namespace, selector)
+
+        def restored(view: StateView) -> tuple[bool, str]:
+            pods = [
+                p
+                for p in view.select(selection)
+                if p["metadata"].get("uid") != killed and not p["metadata"].get("deletionTimestamp")
+            ]
+            ready = sum(1 for p in pods if _ready(p))
+            return ready >= want, f"{ready}/{want} matching pods Ready"
+
+        return [Damage(str(ref), "(pod)", (selection,), restored)]
+
+
+def _ready(pod: RawObject) -> bool:
+    if pod["metadata"].get("deletionTimestamp"):
+        return False
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
 
 
 INJECTOR: Injector = PodKill()  # annotated so mypy checks the protocol

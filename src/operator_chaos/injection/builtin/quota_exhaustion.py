@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, RecoveryModel
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, ObjectName, WireType
 
@@ -53,6 +53,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.QUOTA_EXHAUSTION,
+    recovery_model=RecoveryModel.CONDITION,
     danger=DangerLevel.MEDIUM,
     params=Params,
     summary="Apply a ResourceQuota with near-zero limits so new pods and objects are refused.",

@@ -12,12 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
-from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, PlannedChange
+from operator_chaos.api.v1alpha1 import (
+    DangerLevel,
+    ExperimentSpec,
+    InjectionType,
+    PlannedChange,
+    RecoveryModel,
+)
 from operator_chaos.injection import targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, NamespaceName, ResourceName, namespace_allowed
-from operator_chaos.injection.protocol import Injector, Plan, Scope
-from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef
+from operator_chaos.injection.protocol import Damage, Injector, Plan, Scope
+from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef, StateView
 from operator_chaos.safety.policy import Footprint
 
 if TYPE_CHECKING:
@@ -71,6 +77,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.RBAC_REVOKE,
+    recovery_model=RecoveryModel.CONDITION,
     danger=DangerLevel.HIGH,
     params=Params,
     summary="Remove the subjects of a (Cluster)RoleBinding so the operator loses its permissions.",
@@ -212,6 +219,21 @@ class RBACRevoke:
             return f"{ref}: restored subjects {_names(original)}"
 
         return await targets.retry_stale(restore)
+
+    def damage(self, record: RollbackRecord) -> Sequence[Damage]:
+        """Restored when the binding grants its original subjects again."""
+        ref = record.target.ref
+        original = record.data.get("subjects") or []
+
+        def restored(view: StateView) -> tuple[bool, str]:
+            obj = view.get(ref)
+            if obj is None:
+                return False, "binding deleted"
+            subjects = obj.get("subjects") or []
+            return subjects == original, f"subjects: {_names(subjects) or 'none'}"
+
+        return [Damage(str(ref), "subjects", (ref,), restored)]
+
 
 
 def _names(subjects: Sequence[Mapping[str, Any]]) -> str:

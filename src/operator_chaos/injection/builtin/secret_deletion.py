@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from pydantic import Field, field_validator
 
-from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, RecoveryModel
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, NamespaceName, ObjectName, namespace_allowed
 
@@ -38,6 +38,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.SECRET_DELETION,
+    recovery_model=RecoveryModel.REPAIR,
     danger=DangerLevel.HIGH,
     params=Params,
     summary="Delete a Secret (kept in a backup) that the operator must regenerate.",

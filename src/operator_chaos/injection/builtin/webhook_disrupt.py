@@ -13,12 +13,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
-from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, PlannedChange
+from operator_chaos.api.v1alpha1 import (
+    DangerLevel,
+    ExperimentSpec,
+    InjectionType,
+    PlannedChange,
+    RecoveryModel,
+)
 from operator_chaos.injection import targets
 from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, LabelSelector, ResourceName
-from operator_chaos.injection.protocol import Injector, Plan, Scope
-from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef
+from operator_chaos.injection.protocol import Damage, Injector, Plan, Scope
+from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef, StateView
 from operator_chaos.safety.policy import Footprint
 
 if TYPE_CHECKING:
@@ -95,6 +101,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.WEBHOOK_DISRUPT,
+    recovery_model=RecoveryModel.CONDITION,
     danger=DangerLevel.HIGH,
     params=Params,
     summary="Flip an admission webhook's failurePolicy (Fail/Ignore).",
@@ -252,6 +259,22 @@ class WebhookDisrupt:
             return f"{ref}: " + ("; ".join(notes) if notes else "already restored")
 
         return await targets.retry_stale(restore)
+
+    def damage(self, record: RollbackRecord) -> Sequence[Damage]:
+        """Restored when every entry we changed has its original failurePolicy again."""
+        ref = record.target.ref
+        originals = {e["name"]: e.get("failurePolicy") for e in record.data["entries"]}
+
+        def restored(view: StateView) -> tuple[bool, str]:
+            obj = view.get(ref)
+            if obj is None:
+                return False, "configuration deleted"
+            live = {h["name"]: h.get("failurePolicy") for h in obj.get("webhooks") or []}
+            ok = all(live.get(name) == policy for name, policy in originals.items())
+            return ok, ", ".join(f"{n}: {p}" for n, p in live.items() if n in originals)
+
+        return [Damage(str(ref), "failurePolicy", (ref,), restored)]
+
 
 
 INJECTOR: Injector = WebhookDisrupt()  # annotated so mypy checks the protocol

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from pydantic import Field
 
-from operator_chaos.api.v1alpha1 import DangerLevel, Duration, InjectionType
+from operator_chaos.api.v1alpha1 import DangerLevel, Duration, InjectionType, RecoveryModel
 from operator_chaos.injection.base import InjectionParams, TypeSpec
 from operator_chaos.injection.fields import CommaList
 
@@ -36,6 +36,7 @@ class Params(InjectionParams):
 
 SPEC = TypeSpec(
     injection_type=InjectionType.WEBHOOK_LATENCY,
+    recovery_model=RecoveryModel.CONDITION,
     danger=DangerLevel.HIGH,
     params=Params,
     summary="Slow every write to the chosen resources with a delaying admission webhook.",
