@@ -319,8 +319,10 @@ async def install_crd(kube: KubeClient) -> None:
     )
 
 
-def start(kubeconfig: Path, workdir: Path) -> DemoOperator:
-    """Start the operator process; its stdout and stderr go to ``workdir/operator.log``."""
+def start(kubeconfig: Path, workdir: Path, *extra_args: str) -> DemoOperator:
+    """Start the operator process; its stdout and stderr go to ``workdir/operator.log``.
+
+    ``extra_args`` go to the operator, e.g. ``"--repair-delay", "1"``."""
     identity = f"demo-operator-pytest-{os.getpid()}"
     log_path = workdir / "operator.log"
     pause_file = workdir / "pause"
@@ -340,6 +342,7 @@ def start(kubeconfig: Path, workdir: Path) -> DemoOperator:
                 identity,
                 "--parent-pid",
                 str(os.getpid()),
+                *extra_args,
             ],
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -350,21 +353,37 @@ def start(kubeconfig: Path, workdir: Path) -> DemoOperator:
     return DemoOperator(process, log_path, pause_file, identity)
 
 
+# Importing the fixtures into several test modules makes pytest register one session fixture
+# per module; they share one process (two would fight over the Lease and the objects).
+_shared: list[DemoOperator] = []
+_users = [0]
+
+
 @pytest.fixture(scope="session")
 async def demo_operator_process(
     kube: KubeClient, sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[DemoOperator]:
     """One operator process for the session, started once its namespace and CRD exist."""
-    await ensure_namespace(kube)
-    await install_crd(kube)
-    handle = start(sandbox.kubeconfig, tmp_path_factory.mktemp("demo-operator"))
+    if not _shared or not _shared[0].alive():
+        await ensure_namespace(kube)
+        await install_crd(kube)
+        handle = start(sandbox.kubeconfig, tmp_path_factory.mktemp("demo-operator"))
+        _shared[:] = [handle]
+        try:
+            await handle.wait_steady(kube, timeout=120)
+        except BaseException:
+            handle.stop()
+            raise
+    handle = _shared[0]
+    _users[0] += 1
     try:
-        await handle.wait_steady(kube, timeout=120)
         yield handle
     finally:
+        _users[0] -= 1
+    if _users[0] == 0:
         code = handle.stop()
         print(f"demo operator log ({handle.log_path}):\n{handle.tail(15)}")
-    assert code == 0, f"demo operator exited with {code} on SIGTERM:\n{handle.tail()}"
+        assert code == 0, f"demo operator exited with {code} on SIGTERM:\n{handle.tail()}"
 
 
 @pytest.fixture

@@ -49,6 +49,8 @@ EXPERIMENT = {
 # What `clean` reports restoring: before the change (only the record exists) or during it.
 CLEAN_SAYS = {
     ("PodKill", "injecting:recorded"): "nothing to restore",
+    # A repair fault is observed before anything is reverted: the ledger is still there.
+    ("PodKill", "observing"): "nothing to restore",
     ("NetworkPartition", "injecting:recorded"): "already gone",
     ("NetworkPartition", "holding"): ": deleted",
     ("FinalizerBlock", "injecting:recorded"): "finalizer training-operator.kubeflow.org/finalizer"
@@ -97,8 +99,10 @@ async def test_sigkill_at_checkpoint_then_clean_restores_everything(
     try:
         books = await ledgers(kube)
         leases = await held_leases(kube)
-        assert len(leases) == 1, leases
+        # The component's Lease and one footprint lock per touched object (one target here).
+        assert len(leases) == 2, leases
         assert all(leases.values()), leases
+        assert sum(1 for k in leases if k.startswith("Lease/chaos-lock-")) == 2, leases
         if checkpoint == "injecting:recorded":
             # Write-ahead: the record exists, the change does not yet.
             assert len(books) == 1, books
@@ -111,7 +115,9 @@ async def test_sigkill_at_checkpoint_then_clean_restores_everything(
             assert len(books) == 1, books
             assert record_states(books[0]) == ["applied"]
             assert await fault_in_effect(kube, injection)
-        else:  # observing: the run reverted and dropped its ledger; only its Lease is left
+        elif injection == "PodKill":  # observing a repair fault: nothing reverted yet
+            assert len(books) == 1, books
+        else:  # observing: the run reverted and dropped its ledger; only its Leases are left
             assert books == []
             if injection != "PodKill":
                 assert not await fault_in_effect(kube, injection)
@@ -124,7 +130,7 @@ async def test_sigkill_at_checkpoint_then_clean_restores_everything(
     assert cleaned.rc == 0, cleaned.describe()
     out = cleaned.stdout
     assert "skipped" not in out, out
-    if checkpoint == "observing":
+    if checkpoint == "observing" and injection != "PodKill":
         assert "restored:" not in out, out
         assert "removed ledger" not in out, out
     else:
@@ -216,7 +222,7 @@ async def test_next_run_is_not_locked_out_by_a_run_killed_after_its_revert(kube,
         sandbox.kubeconfig, "observing", "run", str(SEEDS["NetworkPartition"]), *QUICK
     )
     assert await paused.kill() == -9
-    assert len(await held_leases(kube)) == 1
+    assert len(await held_leases(kube)) == 2  # the component lease and a footprint lock
 
     result = await run_tool(
         sandbox.kubeconfig, "run", str(SEEDS["FinalizerBlock"]), *QUICK, "--format", "json"

@@ -37,6 +37,8 @@ The CRD is not installed unless ``--install-crd`` is given (the test fixture ins
 admin installs an operator's CRDs); without it the operator waits until the CRD is Established.
 No port is opened. SIGTERM/SIGINT: release the Lease, exit 0. ``--parent-pid``: also exit when
 that process is gone, so a crashed test session leaves no operator fighting the next one.
+``--repair-delay S``: reconcile S seconds after a change instead of at once (a slow operator,
+so a tool can see the damage before it is repaired).
 """
 
 import argparse
@@ -303,12 +305,14 @@ class DemoOperator:
         pause_file: Path,
         identity: str,
         parent_pid: int | None,
+        repair_delay: float = 0.0,
     ) -> None:
         self.client = client
         self.namespace = namespace
         self.pause_file = pause_file
         self.identity = identity
         self.parent_pid = parent_pid
+        self.repair_delay = repair_delay
         self.wake = asyncio.Event()
         self.stop = asyncio.Event()
         self.paused = pause_file.exists()
@@ -460,6 +464,8 @@ class DemoOperator:
     async def _reconcile_loop(self) -> None:
         while True:
             await self.wake.wait()
+            if self.repair_delay:  # a slow controller: react late; events meanwhile coalesce
+                await asyncio.sleep(self.repair_delay)
             self.wake.clear()
             try:
                 await self.reconcile()
@@ -481,7 +487,7 @@ class DemoOperator:
         """Re-read every owned object and repair (or, paused, report) what differs."""
         current: dict[str, RawObject | None] = {}
         differences: list[str] = []
-        paused = True  # MUTATION
+        paused = self.paused
         for owned in OWNED:
             obj = await self._get(owned)
             what = f"{owned.kind} {owned.name}"
@@ -708,6 +714,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--identity", default=None, help="lease holder (default: host_pid)")
     parser.add_argument("--install-crd", action="store_true", help="apply the Widget CRD first")
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when it is gone")
+    parser.add_argument(
+        "--repair-delay",
+        type=float,
+        default=0.0,
+        help="seconds to wait after a change before reconciling (default 0: at once)",
+    )
     return parser.parse_args(argv)
 
 
@@ -717,7 +729,9 @@ async def amain(args: argparse.Namespace) -> int:
         config, namespace=args.namespace, field_manager=FIELD_MANAGER, trust_env=False
     )
     identity = args.identity or f"{socket.gethostname()}_{os.getpid()}"
-    operator = DemoOperator(client, args.namespace, args.pause_file, identity, args.parent_pid)
+    operator = DemoOperator(
+        client, args.namespace, args.pause_file, identity, args.parent_pid, args.repair_delay
+    )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, operator.stop.set)

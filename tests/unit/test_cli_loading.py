@@ -168,8 +168,9 @@ def test_init_refuses_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_types_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["types"], capsys)
     assert code == ExitStatus.OK
-    assert "PodKill  (danger: low, runnable: yes)" in out
-    assert "SecretDeletion  (danger: high, runnable: not yet)" in out
+    assert "PodKill  (danger: low, recovery: repair, runnable: yes)" in out
+    assert "SecretDeletion  (danger: high, recovery: repair, runnable: not yet)" in out
+    assert "NetworkPartition  (danger: medium, recovery: condition, runnable: yes)" in out
     assert out.endswith(
         "9 of 20 types run today; the others validate and are documented, and"
         " `run` refuses them (exit 8).\n"
@@ -180,6 +181,17 @@ def test_types_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(rows) == 20
     assert rows["RBACRevoke"]["danger"] == "high"
     assert (rows["RBACRevoke"]["runnable"], rows["SecretDeletion"]["runnable"]) == (True, False)
+    models = {name: row["recoveryModel"] for name, row in rows.items()}
+    assert [n for n, m in sorted(models.items()) if m == "condition"] == [
+        "ClientFault",
+        "FinalizerBlock",
+        "NetworkPartition",
+        "PDBBlock",
+        "QuotaExhaustion",
+        "RBACRevoke",
+        "WebhookDisrupt",
+        "WebhookLatency",
+    ]
     selector = rows["PodKill"]["parameters"][0]
     assert selector == {
         "name": "labelSelector",

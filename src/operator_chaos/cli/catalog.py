@@ -22,6 +22,7 @@ def types(output: str) -> None:
                 "type": spec.injection_type.value,
                 "danger": spec.danger.value,
                 "runnable": spec.injection_type in runnable,
+                "recoveryModel": spec.recovery_model.value,
                 "summary": spec.summary,
                 "affectsPods": spec.affects_pods,
                 "instantaneous": spec.instantaneous,
@@ -44,7 +45,10 @@ def types(output: str) -> None:
         if index:
             click.echo()
         runs = "yes" if spec.injection_type in runnable else "not yet"
-        click.echo(f"{spec.injection_type.value}  (danger: {spec.danger.value}, runnable: {runs})")
+        click.echo(
+            f"{spec.injection_type.value}  (danger: {spec.danger.value},"
+            f" recovery: {spec.recovery_model.value}, runnable: {runs})"
+        )
         click.echo(f"  {spec.summary}")
         params = parameter_info(spec)
         widths = [max(len(p.name) for p in params), max(len(p.type) for p in params)]

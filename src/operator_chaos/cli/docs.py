@@ -27,15 +27,12 @@ Heavy modules (pydantic models, loaders, the injection registry) are imported in
 commands, so ``operator-chaos --help`` stays fast.
 """
 
-import os
-import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from operator_chaos.errors import OperatorChaosError
-from operator_chaos.exitcodes import ExitStatus
+from operator_chaos.cli.output import check_directory, write_text
 
 if TYPE_CHECKING:
     from operator_chaos.docgen.sources import ExperimentEntry
@@ -52,41 +49,11 @@ _OPERATOR = click.option(
 )
 
 
-class OutputError(OperatorChaosError):
-    """A page could not be written where ``-o`` points."""
-
-    exit_status = ExitStatus.INVALID
-
-
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    _write(output, text)
-
-
-def _write(path: Path, text: str) -> None:
-    """Write one page; an unwritable path is one error line (exit 3), never a traceback.
-
-    An existing special file is refused before it is opened: writing to a FIFO blocks until
-    a reader comes, and a device is not where a page belongs.
-    """
-    from operator_chaos.docgen.site import write_text
-
-    try:
-        mode: int | None = os.stat(path).st_mode
-    except OSError:
-        mode = None  # absent (created below) or unreachable (the write reports why)
-    if mode is not None and not stat.S_ISREG(mode):
-        what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
-        raise OutputError(f"{path}: is {what}: pass a file path to -o/--output")
-    try:
-        write_text(path, text)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise OutputError(
-            f"{path}: cannot write: {reason}: pass a writable path to -o/--output"
-        ) from None
+    write_text(output, text)
 
 
 def _entries_for(
@@ -206,9 +173,8 @@ def all_pages(
     """Write the whole site tree: index, two pages per operator and a nav snippet."""
     from operator_chaos.docgen.site import gather, render_site
 
-    if output.exists() and not output.is_dir():
-        raise OutputError(f"{output}: is not a directory: pass a directory to -o/--output")
+    check_directory(output)
     files = render_site(gather(experiments_root, knowledge_dir), nav_prefix or output.name)
     for relative, text in files.items():
-        _write(output / relative, text)
+        write_text(output / relative, text)
         click.echo(output / relative)

@@ -258,6 +258,10 @@ def _report(
         if outcome.error is not None:
             click.echo(f"error: {outcome.result.experiment}: {outcome.error}", err=True)
     report_to_stdout = report_dir is None and bool(formats)
+    story = text.stories(result)
+    if story:
+        # What happened, lane by lane: progress-like detail, so it goes to stderr.
+        click.echo(story, err=True)
     click.echo(text.verdict_table(result), err=report_to_stdout)
     if report_dir is not None:
         paths = base.write_reports(result, Path(report_dir), formats or FORMATS)

@@ -193,7 +193,9 @@ def init(
     else:
         if output.exists() and not force:
             raise UsageError(f"{output} exists; pass --force to overwrite it")
-        output.write_text(text, encoding="utf-8")
+        from operator_chaos.cli.output import write_text
+
+        write_text(output, text)
         click.echo(f"wrote {output}", err=True)
     if to_do:
         click.echo(f"to do before it validates: {', '.join(to_do)}", err=True)

@@ -136,9 +136,9 @@ class Observer:
         self.markers: dict[str, int] = {}
         self.lanes: dict[str, _LaneState] = {}
         for check in self.checks:
-            self._lane(f"check: {check_eval.describe(check)}", "check", self._check_fn(check))
+            self._lane(check_eval.describe(check), "check", self._check_fn(check))
         for exp in self.managed:
-            self._lane(f"managed: {exp.ref}", "managed", self._managed_fn(exp))
+            self._lane(str(exp.ref), "managed", self._managed_fn(exp))
 
     # -- lanes ------------------------------------------------------------------------------
 
@@ -401,7 +401,7 @@ class Observer:
                 after = (at - injected_ns) // NS_PER_MS
                 lasted = f"for {(back - at) // NS_PER_MS} ms" if back else "until the end"
                 why = f" ({detail})" if detail else ""
-                broken.append(f"{lane.name}: broke at +{after} ms, {lasted}{why}")
+                broken.append(f"{lane.kind} {lane.name}: broke at +{after} ms, {lasted}{why}")
         return Impact(
             observed=bool(broken),
             time_to_impact_ms=None if first is None else (first - injected_ns) // NS_PER_MS,

@@ -127,7 +127,7 @@ class _Run:
                 fault.append((marks["repaired"], True, "repaired by the operator"))
             elif "restored_by_tool" in marks:
                 fault.append((marks["restored_by_tool"], True, "restored by operator-chaos"))
-        self.timeline = self.observer.timeline({"fault": fault})
+        self.timeline = self.observer.timeline({"fault window": fault})
 
     @property
     def name(self) -> str:
@@ -348,6 +348,20 @@ async def _lifecycle(kube: KubeClient, run: _Run, options: RunOptions) -> None:
         run.run_id,
     )
     await target_lease.acquire()
+    try:
+        # Every object the run touches, whoever else names it: two experiments on different
+        # components that touch the same object must not interleave (the second would record
+        # the first's injected value as the original).
+        footprint = await lease.acquire_footprint(
+            kube,
+            options.tool_namespace,
+            plan.footprint.targets,
+            run.run_id,
+            until=scope.expires_at + timeout + options.stability,
+        )
+    except BaseException:
+        await _shielded(target_lease.release())
+        raise
     observer = Observer(
         kube, spec.steady_state.checks, managed, collateral, extra_watch=plan.watch_keys
     )
@@ -390,6 +404,7 @@ async def _lifecycle(kube: KubeClient, run: _Run, options: RunOptions) -> None:
             await _revert_remaining(kube, run, run_ledger)
         run.finish_timeline()
         await observer.stop()
+        await _shielded(footprint.release())
         await _shielded(target_lease.release())
 
 
@@ -452,7 +467,7 @@ async def _inject(
     repair = run.model is RecoveryModel.REPAIR
     probes = [
         Probe(
-            f"{_lane_kind(d, repair)}: {d.target} {d.field}",
+            f"{d.target} {d.field}",
             _lane_kind(d, repair),
             d.watch,
             d.restored,
@@ -520,7 +535,7 @@ async def _await_repair(
                     field=d.field,
                     restored_by="operator",
                     at_ms=at,
-                    detail=f"the operator restored it {at} ms after the injection",
+                    detail="seen in a watch event",
                 )
             )
     run.enter(Phase.REVERTING)
@@ -541,18 +556,21 @@ async def _await_repair(
                 field=d.field,
                 restored_by="operator-chaos" if back else "nobody",
                 at_ms=at if back else None,
-                detail=(
-                    f"the operator did not restore {d.target} {d.field} within {limit};"
-                    + (
-                        " operator-chaos restored it"
-                        if back
-                        else " operator-chaos could not restore it either (now"
-                        f" {observer.lanes[name].transitions[-1][2]})"
-                    )
-                ),
+                detail="from the rollback record"
+                if back
+                else f"operator-chaos cannot restore it (now {_last_detail(observer, name)})",
             )
         )
-        run.event("restore", run.restorations[-1].detail, level="warning")
+        run.event(
+            "restore",
+            f"the operator did not restore {d.target} {d.field} within {limit}; "
+            + ("operator-chaos restored it" if back else "nobody restored it"),
+            level="warning",
+        )
+
+
+def _last_detail(observer: Observer, lane: str) -> str:
+    return observer.lanes[lane].transitions[-1][2]
 
 
 async def _wait_lanes(observer: Observer, names: list[str], seconds: float) -> None:
@@ -598,7 +616,7 @@ async def _hold_and_lift(
                 at_ms=at if by_operator else lifted_ms,
                 detail="undone by someone else during the hold"
                 if by_operator
-                else f"condition lifted by operator-chaos after the {hold.total_seconds():g}s hold",
+                else f"after the {hold.total_seconds():g}s hold",
             )
         )
     run.injection = run.injection.model_copy(update={"reverted_at": datetime.now(UTC)})

@@ -342,7 +342,10 @@ def restoration_sentence(result: ExperimentResult, restoration: Restoration) -> 
     """Who put one piece of damage back, as a sentence."""
     what = " ".join(part for part in (restoration.target, restoration.field) if part) or NONE
     after = f" after {exact_ms(restoration.at_ms)}" if restoration.at_ms is not None else ""
-    if restoration.restored_by == "operator":
+    if result.recovery_model is RecoveryModel.CONDITION:
+        who = "operator-chaos" if restoration.restored_by == "operator-chaos" else "the operator"
+        sentence = f"{what}: the condition was lifted by {who}{after}"
+    elif restoration.restored_by == "operator":
         sentence = f"{what} restored by the operator{after}"
     elif restoration.restored_by == "operator-chaos":
         sentence = (
