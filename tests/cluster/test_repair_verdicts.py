@@ -61,6 +61,7 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "LabelStomping": {
         "type": "LabelStomping",
+        "dangerLevel": "high",  # app.kubernetes.io/name is a well-known label
         "parameters": {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -215,3 +216,40 @@ async def test_unrepaired_damage_fails_and_the_tool_restores_it(
     # every report format says who restored it
     text = json.dumps(report)
     assert "operator-chaos" in text
+
+
+@pytest.mark.parametrize(
+    "injection", ["FinalizerBlock", "NetworkPartition", "RBACRevoke", "WebhookDisrupt"]
+)
+async def test_a_condition_fault_judged_as_repair_fails_when_nobody_repairs(
+    kube: LightkubeClient, sandbox: Any, injection: str
+) -> None:
+    """The seed experiments' condition faults, run as repair faults (what the knowledge model
+    does when the component owns the object): nothing in the sandbox restores the policy,
+    the binding or the webhook, so the same experiment that is Resilient as a condition
+    (tests/cluster/test_engine_seed.py) is Failed here, and operator-chaos restores it."""
+    from engine_support import SEEDS, fault_in_effect, settle
+
+    await settle(kube)
+    result = await run_tool(
+        sandbox.kubeconfig,
+        "run",
+        str(SEEDS[injection]),
+        "--set",
+        "spec.injection.recoveryModel=repair",
+        "--set",
+        "spec.hypothesis.recoveryTimeout=3s",
+        "--stability",
+        "1s",
+        "--format",
+        "json",
+    )
+    assert result.rc == 11, result.describe()
+    report = result.report()
+    assert report["recoveryModel"] == "repair"
+    assert report["verdict"] == "Failed"
+    assert "the operator did not restore" in report["message"]
+    assert report["message"].endswith("within 3s; operator-chaos restored it")
+    assert [r["restoredBy"] for r in report["restorations"]] == ["operator-chaos"]
+    assert not await fault_in_effect(kube, injection)
+    assert await leftovers(kube) == []

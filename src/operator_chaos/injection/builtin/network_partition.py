@@ -198,5 +198,4 @@ class NetworkPartition:
         return [Damage(str(ref), "(partition)", (ref,), restored)]
 
 
-
 INJECTOR: Injector = NetworkPartition()  # annotated so mypy checks the protocol

@@ -157,7 +157,6 @@ class PodKill:
             f"{record.target.ref}: nothing to restore (a deleted pod is replaced by its controller)"
         )
 
-
     def damage(self, record: RollbackRecord) -> Sequence[Damage]:
         """Restored when as many matching pods are Ready as before the kill, none of them
         the killed one (a replacement, or the pod's controller's new one)."""

@@ -235,7 +235,6 @@ class RBACRevoke:
         return [Damage(str(ref), "subjects", (ref,), restored)]
 
 
-
 def _names(subjects: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for s in subjects:

@@ -276,5 +276,4 @@ class WebhookDisrupt:
         return [Damage(str(ref), "failurePolicy", (ref,), restored)]
 
 
-
 INJECTOR: Injector = WebhookDisrupt()  # annotated so mypy checks the protocol
