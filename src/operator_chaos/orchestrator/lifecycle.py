@@ -270,21 +270,28 @@ async def run_experiment(
         and run.phase is Phase.COMPLETE
     )
     spec_hash = results.spec_hash(run.loaded.experiment)
+    history: list[results.StoredRun] | None = None
     if keep:
         with contextlib.suppress(kube_errors.KubeError):
-            await _compare_with_previous(kube, run, options.tool_namespace, spec_hash)
+            # One LIST serves both the comparison and the pruning below.
+            history = await results.list_runs(kube, options.tool_namespace, run.name)
+            _compare_with_previous(run, results.latest_like(history, spec_hash))
     result = run.result(options.dry_run)
     if keep:
         with contextlib.suppress(kube_errors.KubeError):
+            known = list(history) if history is not None else None
             if options.keep_results > 0:
                 await results.store(kube, options.tool_namespace, result, spec_hash=spec_hash)
-            await results.prune(kube, options.tool_namespace, run.name, options.keep_results)
+                if known is not None:
+                    known.append(results.summary_of(result))
+            await results.prune(
+                kube, options.tool_namespace, run.name, options.keep_results, known=known
+            )
     return RunOutcome(result, run.error, run.interrupted)
 
 
-async def _compare_with_previous(kube: KubeClient, run: _Run, namespace: str, spec: str) -> None:
+def _compare_with_previous(run: _Run, last: "results.StoredRun | None") -> None:
     """Say how this run compares with the last stored run of the same experiment and spec."""
-    last = await results.previous(kube, namespace, run.name, spec)
     if last is None:
         return
     now_ms = run.recovery.recovery_time_ms if run.recovery else None
@@ -347,7 +354,7 @@ async def _lifecycle(kube: KubeClient, run: _Run, options: RunOptions) -> None:
         lease.lease_name(spec.target.operator, spec.target.component),
         run.run_id,
     )
-    await target_lease.acquire()
+    await target_lease.acquire(until=scope.expires_at + timeout + options.stability)
     try:
         # Every object the run touches, whoever else names it: two experiments on different
         # components that touch the same object must not interleave (the second would record
@@ -759,6 +766,8 @@ async def _revert_remaining(kube: KubeClient, run: _Run, run_ledger: ledger.RunL
     async def revert_all() -> tuple[list[str], list[str]]:
         done: list[str] = []
         failed: list[str] = []
+        if run_ledger.deleted and all(r.state == "reverted" for r in run_ledger.records.values()):
+            return done, failed  # reverted and cleaned up already (the `finally` after a revert)
         live, stored = await read_live()
         for rid, theirs in stored.items():
             mine = run_ledger.records.get(rid)

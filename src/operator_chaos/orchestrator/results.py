@@ -331,18 +331,31 @@ async def list_runs(
     return sorted(runs, key=StoredRun.sort_key)
 
 
+def latest_like(runs: Sequence[StoredRun], spec_hash: str) -> StoredRun | None:
+    """The newest complete run in ``runs`` with the same effective spec, if any."""
+    complete = [r for r in runs if r.phase != "Aborted" and r.spec_hash == spec_hash]
+    return sorted(complete, key=StoredRun.sort_key)[-1] if complete else None
+
+
 async def previous(
     kube: KubeClient, namespace: str, experiment: str, spec_hash: str
 ) -> StoredRun | None:
     """The newest stored run of ``experiment`` with the same effective spec, if any."""
-    runs = await list_runs(kube, namespace, experiment, spec_hash)
-    complete = [r for r in runs if r.phase != "Aborted"]
-    return complete[-1] if complete else None
+    return latest_like(await list_runs(kube, namespace, experiment, spec_hash), spec_hash)
 
 
-async def prune(kube: KubeClient, namespace: str, experiment: str, keep: int) -> list[str]:
-    """Delete all but the newest ``keep`` results of ``experiment``; return the run ids."""
-    doomed = prunable(await list_runs(kube, namespace, experiment), keep)
+async def prune(
+    kube: KubeClient,
+    namespace: str,
+    experiment: str,
+    keep: int,
+    known: Sequence[StoredRun] | None = None,
+) -> list[str]:
+    """Delete all but the newest ``keep`` results of ``experiment``; return the run ids.
+
+    ``known``: the runs already listed by the caller (saves a LIST per run)."""
+    runs = list(known) if known is not None else await list_runs(kube, namespace, experiment)
+    doomed = prunable(runs, keep)
     for run in doomed:
         await kube.delete(ResourceRef("v1", "ConfigMap", configmap_name(run.run_id), namespace))
     return [run.run_id for run in doomed]

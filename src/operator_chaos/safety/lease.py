@@ -94,6 +94,8 @@ class TargetLease:
         self.name = name
         self.holder = holder
         self._task: asyncio.Task[None] | None = None
+        self._version: str | None = None
+        self._duration = DURATION_SECONDS
 
     @property
     def ref(self) -> ResourceRef:
@@ -111,18 +113,27 @@ class TargetLease:
             },
             "spec": {
                 "holderIdentity": self.holder,
-                "leaseDurationSeconds": DURATION_SECONDS,
+                "leaseDurationSeconds": self._duration,
                 "acquireTime": _micro_time(now),
                 "renewTime": _micro_time(now),
             },
         }
 
-    async def acquire(self) -> None:
-        """Take the lease or raise :class:`TargetLocked`; then keep renewing it."""
+    async def acquire(self, until: datetime | None = None) -> None:
+        """Take the lease or raise :class:`TargetLocked`.
+
+        With ``until`` (the latest moment the run can still be working), the lease lasts that
+        long and is never renewed: one request to take it, one to drop it. A crashed run on
+        this host is detected by its pid; elsewhere the lease expires at ``until``, the same
+        moment its faults' records do. Without ``until`` it is renewed every few seconds.
+        """
         now = datetime.now(UTC)
+        if until is not None:
+            margin = FOOTPRINT_MARGIN.total_seconds()
+            self._duration = max(1, math.ceil((until - now).total_seconds() + margin))
         body = self._body(now)
         try:
-            await create_in_tool_namespace(self.kube, body)
+            created = await create_in_tool_namespace(self.kube, body)
         except kube_errors.Conflict:
             current = await self.kube.get(self.ref)
             holder = (current.get("spec") or {}).get("holderIdentity")
@@ -133,12 +144,15 @@ class TargetLease:
                 ) from None
             body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
             try:
-                await self.kube.replace(body)
+                created = await self.kube.replace(body)
             except kube_errors.Conflict:
                 raise TargetLocked(
                     f"another run took Lease {self.namespace}/{self.name} at the same moment"
                 ) from None
-        self._task = asyncio.create_task(self._renew_forever(), name=f"lease-{self.name}")
+        if until is None:
+            self._task = asyncio.create_task(self._renew_forever(), name=f"lease-{self.name}")
+        else:
+            self._version = created["metadata"]["resourceVersion"]
 
     async def _renew_forever(self) -> None:
         while True:
@@ -157,6 +171,13 @@ class TargetLease:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._version is not None:
+            # Nothing renewed it: unchanged since we took it, unless another run took it over
+            # (then the precondition fails and it stays theirs).
+            with contextlib.suppress(kube_errors.Conflict, kube_errors.NotFound):
+                await self.kube.delete(self.ref, resource_version=self._version)
+            self._version = None
+            return
         current = await self.kube.get_or_none(self.ref)
         if current is not None and (current.get("spec") or {}).get("holderIdentity") == self.holder:
             await self.kube.delete(self.ref, uid=current["metadata"]["uid"])

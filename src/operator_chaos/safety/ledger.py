@@ -112,6 +112,8 @@ class RunLedger:
         self.records: dict[str, RollbackRecord] = {}
         self.revert_failed = False
         """Set once a revert of this run could not be confirmed: later tries are single shots."""
+        self.deleted = False
+        """Set once this run deleted its ledger with every record reverted: nothing is left."""
 
     @property
     def name(self) -> str:
@@ -201,6 +203,7 @@ class RunLedger:
     async def delete(self) -> None:
         """Remove the ledger once every record is reverted."""
         await self.kube.delete(self.ref)
+        self.deleted = True
 
     @classmethod
     def from_configmap(cls, kube: KubeClient, cm: RawObject) -> "RunLedger":
