@@ -234,3 +234,28 @@ async def test_next_run_is_not_locked_out_by_a_run_killed_after_its_revert(kube,
     await settle(kube)
     after = await snapshot(kube)
     assert after == before, diff(before, after)
+
+
+async def test_the_same_experiment_after_a_kill_sweeps_before_it_plans(kube, sandbox, steady):
+    """A killed RBACRevoke leaves the binding empty; rerunning it must revert the stale fault
+    *before* planning (whose "nothing to revoke" refusal would otherwise leave it for good)."""
+    before = await snapshot(kube)
+    paused = await PausedRun.start(
+        sandbox.kubeconfig, "holding", "run", str(SEEDS["RBACRevoke"]), *QUICK
+    )
+    try:
+        assert await fault_in_effect(kube, "RBACRevoke")
+    finally:
+        assert await paused.kill() == -9
+
+    result = await run_tool(
+        sandbox.kubeconfig, "run", str(SEEDS["RBACRevoke"]), *QUICK, "--format", "json"
+    )
+
+    assert result.rc == 0, result.describe()
+    assert "reverted a stale fault first" in result.stderr, result.describe()
+    assert result.report()["verdict"] == "Resilient"
+    assert await leftovers(kube) == []
+    await settle(kube)
+    after = await snapshot(kube)
+    assert after == before, diff(before, after)

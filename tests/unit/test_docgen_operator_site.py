@@ -60,7 +60,11 @@ def test_coverage_matrix_has_a_row_per_type_and_a_column_per_component(tmp_path:
     matrix = _table(section)
     assert list(matrix) == [*sorted(t.value for t in InjectionType), "**Total**"]
     ghost = "ghost (not in knowledge)"
-    assert list(matrix["PodKill"]) == ["Injection Type", ghost, COMPONENT, "Total"]
+    assert list(matrix["PodKill"]) == ["Injection Type", "Recovery", ghost, COMPONENT, "Total"]
+    assert (matrix["PodKill"]["Recovery"], matrix["RBACRevoke"]["Recovery"]) == (
+        "repair",
+        "condition",
+    )
     assert (matrix["PodKill"][COMPONENT], matrix["PodKill"][ghost]) == ("2", "1")
     assert (matrix["PodKill"]["Total"], matrix["RBACRevoke"]["Total"]) == ("3", "1")
     assert matrix["ConfigDrift"][COMPONENT] == "—"
@@ -76,7 +80,7 @@ def test_coverage_matrix_of_one_component_has_no_total_column(tmp_path: Path) ->
     section = _section(markdown, "## Coverage Matrix")
     assert section[0] == "1 experiment covers 1 of 20 injection types."
     matrix = _table(section)
-    assert list(matrix["PodKill"]) == ["Injection Type", COMPONENT]
+    assert list(matrix["PodKill"]) == ["Injection Type", "Recovery", COMPONENT]
     assert (matrix["PodKill"][COMPONENT], matrix["**Total**"][COMPONENT]) == ("1", "1")
 
 

@@ -251,8 +251,11 @@ def coverage_counts(
 def coverage_matrix(
     knowledge: OperatorKnowledge, entries: Sequence[ExperimentEntry]
 ) -> list[list[str]]:
-    """``## Coverage Matrix``: one row per injection type, one column per component (plus a
-    Total column when there are several), and a Total row."""
+    """``## Coverage Matrix``: one row per injection type with its recovery model (who must undo
+    the fault: the operator repairs, or the tool lifts a condition), one column per component
+    (plus a Total column when there are several), and a Total row."""
+    from operator_chaos.injection.registry import spec_for
+
     types = sorted(t.value for t in InjectionType)
     counts = coverage_counts(knowledge, entries)
     components = sorted(counts)
@@ -265,15 +268,16 @@ def coverage_matrix(
     rows = []
     for t in types:
         cells = [count(counts[c][t]) for c in components]
-        rows.append([md.cell(t), *cells, *([count(per_type[t])] if with_total else [])])
+        model = spec_for(t).recovery_model.value
+        rows.append([md.cell(t), model, *cells, *([count(per_type[t])] if with_total else [])])
     totals = [str(sum(counts[c].values())) for c in components]
-    rows.append(["**Total**", *totals, *([str(len(entries))] if with_total else [])])
+    rows.append(["**Total**", "", *totals, *([str(len(entries))] if with_total else [])])
     covered = sum(1 for t in types if per_type[t])
     summary = (
         f"{md.plural(len(entries), 'experiment')} {'covers' if len(entries) == 1 else 'cover'}"
         f" {covered} of {len(types)} injection types."
     )
-    header = ["Injection Type", *(md.cell(c) for c in components)]
+    header = ["Injection Type", "Recovery", *(md.cell(c) for c in components)]
     if with_total:
         header.append("Total")
     return [["## Coverage Matrix"], [summary], md.table(header, rows)]

@@ -21,6 +21,7 @@ class GroupVersion:
 
     api_version: str
     kinds: dict[str, bool]
+    plurals: dict[str, str]
 
 
 def _module_key(group: str) -> str:
@@ -65,6 +66,7 @@ def group_version(api_version: str) -> GroupVersion | None:
         return None
     module = importlib.import_module(f"lightkube.resources.{_module_key(group)}_{version}")
     kinds: dict[str, bool] = {}
+    plurals: dict[str, str] = {}
     for obj in vars(module).values():
         if not isinstance(obj, type) or not issubclass(
             obj, resource.NamespacedResource | resource.GlobalResource
@@ -73,4 +75,14 @@ def group_version(api_version: str) -> GroupVersion | None:
         info = resource.api_info(obj)
         if info.resource.group == group and info.resource.version == version:
             kinds[info.resource.kind] = issubclass(obj, resource.NamespacedResource)
-    return GroupVersion(api_version, kinds) if kinds else None
+            plurals[info.resource.kind] = info.plural
+    return GroupVersion(api_version, kinds, plurals) if kinds else None
+
+
+def resource_of(api_version: str, kind: str) -> tuple[str, bool] | None:
+    """``(plural, namespaced)`` of a built-in kind, known without asking the API server
+    (saves a discovery request per group/version and run); None for anything else."""
+    served = group_version(api_version)
+    if served is None or kind not in served.kinds:
+        return None
+    return served.plurals[kind], served.kinds[kind]

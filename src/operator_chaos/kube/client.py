@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import httpx2
 
-from operator_chaos.kube import errors, transport
+from operator_chaos.kube import builtin, errors, transport
 from operator_chaos.kube.config import ClusterConfig
 from operator_chaos.kube.port import (
     ObjectList,
@@ -66,6 +66,11 @@ class LightkubeClient:
         key = (api_version, kind)
         found = self._kinds.get(key)
         if found is not None:
+            return found
+        known = builtin.resource_of(api_version, kind)
+        if known is not None:  # a built-in kind: lightkube-models knows its plural and scope
+            found = ResourceKind(api_version, kind, known[0], known[1])
+            self._kinds[key] = found
             return found
         async with self._discovery_lock:
             if key not in self._kinds:

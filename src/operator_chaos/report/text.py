@@ -67,7 +67,7 @@ def verdict_table(suite: SuiteResult) -> str:
         (
             _cell(result.experiment),
             injection_type(result),
-            outcome(result),
+            outcome(result) + (NO_IMPACT_MARK if _no_impact(result) else ""),
             str(ms) if (ms := recovery_ms(result)) is not None else NONE,
             format_ms(result.duration_ms),
         )
@@ -76,7 +76,20 @@ def verdict_table(suite: SuiteResult) -> str:
     summary = summary_line(suite) + "\n"
     if not rows:
         return summary
+    if any(_no_impact(result) for result in suite.results):
+        summary += f"{NO_IMPACT_MARK} {NO_IMPACT_NOTE}\n"
     return "\n".join(_columns(HEADER, rows, _RIGHT_ALIGNED)) + "\n\n" + summary
+
+
+NO_IMPACT_MARK = "*"
+NO_IMPACT_NOTE = (
+    "no impact observed: nothing the checks or the knowledge model watch ever broke, so the"
+    " run proves little (--require-impact makes such runs Inconclusive)"
+)
+
+
+def _no_impact(result: ExperimentResult) -> bool:
+    return result.impact is not None and not result.impact.observed
 
 
 _INDENT = "  "

@@ -111,3 +111,16 @@ def test_stories_skip_runs_without_a_timeline() -> None:
     text = stories(timeline_suite())
     assert text.count(": Resilient\n") == 3
     assert "\n\ncrd-mutation: Failed\n" in text
+
+
+def test_verdict_table_marks_runs_without_impact() -> None:
+    from report.factory import make_suite, no_impact_run, repaired_run
+
+    table = verdict_table(make_suite(no_impact_run(), repaired_run()))
+    rows = table.splitlines()
+    marked = [row for row in rows if "Resilient*" in row]
+    assert len(marked) == 1, table
+    assert "no impact observed" in table
+    quiet = verdict_table(make_suite(repaired_run()))
+    assert "*" not in quiet
+    assert "no impact observed" not in quiet
