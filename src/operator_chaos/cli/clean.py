@@ -31,7 +31,9 @@ def clean(
 ) -> None:
     """Revert every recorded fault whose run is gone or whose TTL has passed (idempotent)."""
     from operator_chaos.orchestrator import clean as cleaner
+    from operator_chaos.safety import policy
 
+    policy.check_tool_namespace(ledger_namespace)  # before connecting: nothing to clean there
     kube = common.connect(kubeconfig, context)
     click.echo(f"cluster: {kube.server} (context {kube.context or '-'})", err=True)
 

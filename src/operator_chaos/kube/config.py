@@ -7,6 +7,7 @@ chosen. Nothing here opens a connection.
 """
 
 import os
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,9 +83,20 @@ def in_cluster() -> bool:
     return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and _IN_CLUSTER_TOKEN.is_file()
 
 
+MAX_KUBECONFIG_BYTES = 8 * 1024 * 1024
+
+
 def _read(path: Path) -> dict[str, Any]:
+    """A kubeconfig file as a mapping: a regular file (a FIFO would block for ever, a device
+    would never end), of bounded size, parsed with the safe loader."""
     try:
-        doc = yaml.safe_load(path.read_text())
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ConfigError(f"kubeconfig {path}: not a regular file; pass a kubeconfig file")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_KUBECONFIG_BYTES + 1)
+        if len(raw) > MAX_KUBECONFIG_BYTES:
+            raise ConfigError(f"kubeconfig {path}: larger than {MAX_KUBECONFIG_BYTES} bytes")
+        doc = yaml.safe_load(raw.decode("utf-8", errors="replace"))
     except OSError as exc:
         raise ConfigError(f"kubeconfig {path}: cannot be read ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
@@ -143,7 +155,7 @@ def context_names(kubeconfig: str | Path | None = None) -> tuple[str, list[str]]
     ``$KUBECONFIG`` list included), or None when there is no kubeconfig at all."""
     if kubeconfig:
         path = Path(kubeconfig).expanduser()
-        if not path.is_file():
+        if not path.exists():
             raise ConfigError(f"kubeconfig {kubeconfig}: file not found")
         paths = [path]
     else:
@@ -192,7 +204,7 @@ def resolve(
     """
     if kubeconfig:
         path = Path(kubeconfig).expanduser()
-        if not path.is_file():
+        if not path.exists():
             raise ConfigError(f"kubeconfig {kubeconfig}: file not found")
         return _select([path], context)
     paths = kubeconfig_paths()
