@@ -34,7 +34,7 @@ from operator_chaos.api.v1alpha1 import (
     Timeline,
     Verdict,
 )
-from operator_chaos.api.v1alpha1.result import LaneKind
+from operator_chaos.api.v1alpha1.result import LaneKind, Restorer
 from operator_chaos.errors import OperatorChaosError, RevertFailed
 from operator_chaos.evaluate import verdict as judge
 from operator_chaos.evaluate.verdict import NO_IMPACT
@@ -536,15 +536,7 @@ async def _await_repair(
     for name, d in damage:
         if name in repaired:
             at = (observer.lanes[name].since_ns - run.fault_ns) // NS_PER_MS
-            run.restorations.append(
-                Restoration(
-                    target=d.target,
-                    field=d.field,
-                    restored_by="operator",
-                    at_ms=at,
-                    detail="seen in a watch event",
-                )
-            )
+            _restored(run, d, "operator", at, "seen in a watch event")
     run.enter(Phase.REVERTING)
     await _revert_remaining(kube, run, run_ledger)  # for repaired fields: a no-op, "already"
     if len(repaired) == len(lanes):
@@ -557,16 +549,14 @@ async def _await_repair(
             continue
         back = observer.lane_ok(name)
         at = (restored_ns - run.fault_ns) // NS_PER_MS
-        run.restorations.append(
-            Restoration(
-                target=d.target,
-                field=d.field,
-                restored_by="operator-chaos" if back else "nobody",
-                at_ms=at if back else None,
-                detail="from the rollback record"
-                if back
-                else f"operator-chaos cannot restore it (now {_last_detail(observer, name)})",
-            )
+        _restored(
+            run,
+            d,
+            "operator-chaos" if back else "nobody",
+            at if back else None,
+            "from the rollback record"
+            if back
+            else f"operator-chaos cannot restore it (now {_last_detail(observer, name)})",
         )
         run.event(
             "restore",
@@ -574,6 +564,13 @@ async def _await_repair(
             + ("operator-chaos restored it" if back else "nobody restored it"),
             level="warning",
         )
+
+
+def _restored(run: _Run, d: Damage, by: Restorer, at_ms: int | None, detail: str) -> None:
+    """Record who put one piece of damaged state back, and when (ms after the injection)."""
+    run.restorations.append(
+        Restoration(target=d.target, field=d.field, restored_by=by, at_ms=at_ms, detail=detail)
+    )
 
 
 def _last_detail(observer: Observer, lane: str) -> str:
@@ -615,16 +612,14 @@ async def _hold_and_lift(
             continue
         by_operator = name in undone_before
         at = (observer.lanes[name].since_ns - run.fault_ns) // NS_PER_MS if by_operator else None
-        run.restorations.append(
-            Restoration(
-                target=d.target,
-                field=d.field,
-                restored_by="operator" if by_operator else "operator-chaos",
-                at_ms=at if by_operator else lifted_ms,
-                detail="undone by someone else during the hold"
-                if by_operator
-                else f"after the {hold.total_seconds():g}s hold",
-            )
+        _restored(
+            run,
+            d,
+            "operator" if by_operator else "operator-chaos",
+            at if by_operator else lifted_ms,
+            "undone by someone else during the hold"
+            if by_operator
+            else f"after the {hold.total_seconds():g}s hold",
         )
     run.injection = run.injection.model_copy(update={"reverted_at": datetime.now(UTC)})
     run.enter(Phase.OBSERVING)

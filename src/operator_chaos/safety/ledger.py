@@ -123,22 +123,24 @@ class RunLedger:
     def ref(self) -> ResourceRef:
         return ResourceRef("v1", "ConfigMap", self.name, self.namespace)
 
+    def _configmap(self, data: dict[str, str]) -> RawObject:
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": self.name,
+                "namespace": self.namespace,
+                "labels": labels.managed(
+                    self.info.run_id, "ledger", **{labels.EXPERIMENT: self.info.experiment[:63]}
+                ),
+            },
+            "data": data,
+        }
+
     async def create(self) -> None:
         """Create the ledger (and the tool namespace on first use)."""
         await create_in_tool_namespace(
-            self.kube,
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {
-                    "name": self.name,
-                    "namespace": self.namespace,
-                    "labels": labels.managed(
-                        self.info.run_id, "ledger", **{labels.EXPERIMENT: self.info.experiment[:63]}
-                    ),
-                },
-                "data": {"run.json": self.info.model_dump_json()},
-            },
+            self.kube, self._configmap({"run.json": self.info.model_dump_json()})
         )
 
     def new_record(
@@ -184,21 +186,7 @@ class RunLedger:
         data = {"run.json": self.info.model_dump_json()}
         for record in self.records.values():
             data[f"record-{record.id}.json"] = record.sealed().model_dump_json()
-        await create_in_tool_namespace(
-            self.kube,
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {
-                    "name": self.name,
-                    "namespace": self.namespace,
-                    "labels": labels.managed(
-                        self.info.run_id, "ledger", **{labels.EXPERIMENT: self.info.experiment[:63]}
-                    ),
-                },
-                "data": data,
-            },
-        )
+        await create_in_tool_namespace(self.kube, self._configmap(data))
 
     async def delete(self) -> None:
         """Remove the ledger once every record is reverted."""
