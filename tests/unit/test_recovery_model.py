@@ -108,3 +108,15 @@ def test_an_unknown_model_is_a_validation_error(tmp_path: Path) -> None:
 
     with pytest.raises(LoadError, match="recoveryModel"):
         experiment(RBAC + "\n    recoveryModel: maybe", tmp_path)
+
+
+def test_hold_never_outlives_the_ttl() -> None:
+    from datetime import timedelta
+
+    from operator_chaos.errors import UsageError
+    from operator_chaos.orchestrator.lifecycle import check_hold
+
+    check_hold(None, timedelta(minutes=5))
+    check_hold(timedelta(minutes=5), timedelta(minutes=5))
+    with pytest.raises(UsageError, match=r"--hold 999h0m0s is longer than .* \(5m0s\)"):
+        check_hold(timedelta(hours=999), timedelta(minutes=5))

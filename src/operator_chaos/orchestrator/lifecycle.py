@@ -33,9 +33,10 @@ from operator_chaos.api.v1alpha1 import (
     SteadyStateCheck,
     Timeline,
     Verdict,
+    format_duration,
 )
 from operator_chaos.api.v1alpha1.result import LaneKind, Restorer
-from operator_chaos.errors import OperatorChaosError, RevertFailed
+from operator_chaos.errors import OperatorChaosError, RevertFailed, UsageError
 from operator_chaos.evaluate import verdict as judge
 from operator_chaos.evaluate.verdict import NO_IMPACT
 from operator_chaos.injection import registry
@@ -314,6 +315,7 @@ async def _lifecycle(kube: KubeClient, run: _Run, options: RunOptions) -> None:
     policy.check_tool_namespace(options.tool_namespace)
     policy.check_danger(spec, danger)
     dry_run = options.dry_run or spec.blast_radius.dry_run
+    check_hold(options.hold, spec.injection.ttl)
     if options.sweep_stale and not dry_run:
         # Before planning: a fault a crashed run left behind (an emptied binding, say) would
         # otherwise make this run's plan refuse, and the fault would stay.
@@ -440,6 +442,16 @@ def choose_model(
         type_spec.recovery_model,
         f"{type_spec.injection_type} is a {type_spec.recovery_model.value} fault",
     )
+
+
+def check_hold(hold: timedelta | None, ttl: timedelta) -> None:
+    """``--hold`` may shorten a fault, never make it outlive its ``injection.ttl``."""
+    if hold is not None and hold > ttl:
+        raise UsageError(
+            f"--hold {format_duration(hold)} is longer than the experiment's injection.ttl"
+            f" ({format_duration(ttl)}): a fault never outlives its ttl; lower --hold or"
+            " raise injection.ttl (at most 1h)"
+        )
 
 
 def _default_hold(params: InjectionParams, ttl: timedelta) -> timedelta:
