@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-REPO = Path(__file__).resolve().parents[1]
-SEEDS = REPO / "experiments" / "training-operator"
+from bench_common import REPO, SEEDS, operator_settled_at
+
 SEED_NAMES = ("pod-kill", "rbac-revoke", "finalizer-block", "network-partition", "webhook-disrupt")
 DEFAULT_HOLD = {"rbac-revoke": "30s"}  # the hold of the reference's RBACRevoke figure
 CONDITION_HOLD = "5s"  # other condition faults, unless --hold says otherwise
@@ -415,32 +415,6 @@ class RunFigures:
     stderr_tail: list[str] = field(default_factory=list)
 
 
-async def _settled(kubeconfig: str) -> None:
-    """Wait (directly, not through the proxy) until the operator's Deployment is Available."""
-    from operator_chaos.kube import client as kube_client
-    from operator_chaos.kube import wait
-
-    def ready(obj: Any) -> bool:
-        status = (obj or {}).get("status") or {}
-        return bool(
-            obj
-            and status.get("readyReplicas") == status.get("replicas") == 1
-            and not status.get("unavailableReplicas")
-            and wait.condition_true(obj, "Available")
-        )
-
-    async with kube_client.connect(kubeconfig) as kube:
-        await wait.wait_for(
-            kube,
-            "apps/v1",
-            "Deployment",
-            "training-operator-controller-manager",
-            "opendatahub",
-            ready,
-            timeout=120,
-        )
-
-
 async def run_experiment(
     proxy: CountingProxy,
     kubeconfig: Path,
@@ -586,7 +560,7 @@ async def bench(args: argparse.Namespace, names: Sequence[str]) -> list[RunFigur
         print(f"counting proxy https://127.0.0.1:{port} -> {state.server}")
         try:
             for name in names:
-                await _settled(str(box.kubeconfig))
+                await operator_settled_at(str(box.kubeconfig))
                 hold = _hold_for(name, args.hold)
                 print(f"running {name}{f' (--hold {hold})' if hold else ''} ...", flush=True)
                 run = await run_experiment(

@@ -24,36 +24,25 @@ Prints tables; always exits 0 unless the sandbox is unusable.
 import argparse
 import asyncio
 import collections
-import json
 import re
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
-from pathlib import Path
 from typing import Any
+
+from bench_common import REPO, SEEDS, operator_settled, pct, run_cli, seed_wall_times
 
 from operator_chaos.kube import client as kube_client
 from operator_chaos.kube import wait
 from operator_chaos.kube.port import PatchType, ResourceRef
 
-REPO = Path(__file__).resolve().parents[1]
-SEEDS = REPO / "experiments" / "training-operator"
 NAMESPACE = "engine-bench"
 NAME = "engine-bench"
 CONDITION = "EngineBench"
 NS_PER_MS = 1_000_000
 _METRIC = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
-def pct(samples: Sequence[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-# -- (a) recovery-detection latency ----------------------------------------------------------
 
 
 async def _bench_objects(kube: kube_client.LightkubeClient) -> ResourceRef:
@@ -175,18 +164,6 @@ async def scrape(kube: kube_client.LightkubeClient) -> collections.Counter[tuple
     return counts
 
 
-def run_cli(kubeconfig: str, *args: str) -> tuple[int, float, str]:
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "operator_chaos", *args, "--kubeconfig", kubeconfig],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-    )
-    return proc.returncode, time.monotonic() - started, proc.stdout
-
-
 class CountingClient:
     """Wraps the real client and counts each call by (verb, kind)."""
 
@@ -253,14 +230,14 @@ def _seconds(n: float) -> Any:
 
 async def request_counts(kubeconfig: str) -> None:
     async with kube_client.connect(kubeconfig) as kube:
-        await _settled(kube)
+        await operator_settled(kube)
         before = await scrape(kube)
         rc, elapsed, _ = await asyncio.to_thread(
             run_cli, kubeconfig, "run", str(SEEDS / "pod-kill.yaml"), "--stability", "1s"
         )
         after = await scrape(kube)
         run_delta = after - before
-        await _settled(kube)
+        await operator_settled(kube)
         idle_before = await scrape(kube)
         await asyncio.sleep(elapsed)  # an idle window as long as the run: the background rate
         idle_delta = await scrape(kube) - idle_before
@@ -278,45 +255,6 @@ async def request_counts(kubeconfig: str) -> None:
     for (verb, kind), n in sorted(own.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"      {verb:<8} {kind:<32} {n:>4}")
     print(f"      {'total':<41} {sum(own.values()):>4}")
-
-
-async def _settled(kube: kube_client.LightkubeClient) -> None:
-    def ready(obj: Any) -> bool:
-        status = (obj or {}).get("status") or {}
-        return bool(
-            obj
-            and status.get("readyReplicas") == status.get("replicas") == 1
-            and not status.get("unavailableReplicas")
-            and wait.condition_true(obj, "Available")
-        )
-
-    await wait.wait_for(
-        kube,
-        "apps/v1",
-        "Deployment",
-        "training-operator-controller-manager",
-        "opendatahub",
-        ready,
-        timeout=120,
-    )
-
-
-# -- (c) wall time of each seed ------------------------------------------------------------
-
-
-def seed_wall_times(kubeconfig: str, hold: str) -> None:
-    print(f"\n(c) seed experiments, --hold {hold} (default stability 2s), wall time per process")
-    print(f"    {'experiment':<40} {'exit':>4} {'verdict':<11} {'wall s':>7} {'recovery ms':>11}")
-    for path in sorted(SEEDS.glob("*.yaml")):
-        rc, elapsed, out = run_cli(kubeconfig, "run", str(path), "--hold", hold, "--format", "json")
-        try:
-            result = json.loads(out)["results"][0]
-            verdict = result["verdict"]
-            recovery = (result.get("recovery") or {}).get("recoveryTimeMs")
-        except (ValueError, KeyError, IndexError):
-            verdict, recovery = "?", None
-        shown = "-" if recovery is None else str(recovery)
-        print(f"    {path.stem:<40} {rc:>4} {verdict:<11} {elapsed:>7.2f} {shown:>11}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -355,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "b" not in skip:
         asyncio.run(request_counts(kubeconfig))
     if "c" not in skip:
-        seed_wall_times(kubeconfig, args.hold)
+        seed_wall_times(kubeconfig, title="(c)", hold=args.hold)
     return 0
 
 

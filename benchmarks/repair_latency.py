@@ -35,22 +35,19 @@ Prints tables; exits 0 unless the sandbox is unusable.
 
 import argparse
 import asyncio
-import json
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
+
+from bench_common import pct, seed_wall_times
 
 from operator_chaos.kube import client as kube_client
 from operator_chaos.kube import wait
 from operator_chaos.kube.port import PatchType, ResourceRef, Selection
 
-REPO = Path(__file__).resolve().parents[1]
-SEEDS = REPO / "experiments" / "training-operator"
 NAMESPACE = "bench-repair"
 GROUP = "bench.operatorchaos.io"
 CRD_NAME = f"benches.{GROUP}"
@@ -60,14 +57,6 @@ NS_REF = ResourceRef("v1", "Namespace", NAMESPACE)
 CRD_REF = ResourceRef("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD_NAME)
 
 Figures = dict[str, list[float]]
-
-
-def pct(samples: Sequence[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-# -- objects ---------------------------------------------------------------------------------
 
 
 def _deployment(name: str, replicas: int) -> dict[str, Any]:
@@ -443,67 +432,6 @@ def print_repair(results: dict[str, Figures], samples: int) -> None:
 # -- (b) seed wall times ---------------------------------------------------------------------
 
 
-def run_cli(kubeconfig: str, *args: str) -> tuple[int, float, str]:
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "operator_chaos", *args, "--kubeconfig", kubeconfig],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-    )
-    return proc.returncode, time.monotonic() - started, proc.stdout
-
-
-async def _operator_settled(kubeconfig: str) -> None:
-    """The training operator is Available with its one replica Ready (between runs)."""
-
-    def ready(obj: Any) -> bool:
-        status = (obj or {}).get("status") or {}
-        return bool(
-            obj
-            and status.get("readyReplicas") == status.get("replicas") == 1
-            and not status.get("unavailableReplicas")
-            and wait.condition_true(obj, "Available")
-        )
-
-    async with kube_client.connect(kubeconfig) as kube:
-        await wait.wait_for(
-            kube,
-            "apps/v1",
-            "Deployment",
-            "training-operator-controller-manager",
-            "opendatahub",
-            ready,
-            timeout=120,
-        )
-
-
-def seed_wall_times(kubeconfig: str, runs: int) -> None:
-    args = ("--hold", "5s", "--stability", "1s", "--format", "json")
-    print(
-        f"\n(b) seed experiments, --hold 5s --stability 1s, {runs} runs each, wall time per process"
-    )
-    print(f"    {'experiment':<24} {'exits':<8} {'verdicts':<34} {'median s':>8} {'runs s'}")
-    for path in sorted(SEEDS.glob("*.yaml")):
-        exits, verdicts, walls = [], [], []
-        for _ in range(runs):
-            asyncio.run(_operator_settled(kubeconfig))
-            rc, elapsed, out = run_cli(kubeconfig, "run", str(path), *args)
-            try:
-                verdict = str(json.loads(out)["results"][0]["verdict"])
-            except (ValueError, KeyError, IndexError, TypeError):
-                verdict = "?"
-            exits.append(str(rc))
-            verdicts.append(verdict)
-            walls.append(elapsed)
-        shown = " ".join(f"{w:.2f}" for w in walls)
-        print(
-            f"    {path.stem:<24} {','.join(exits):<8} {','.join(verdicts):<34}"
-            f" {statistics.median(walls):>8.2f} {shown}"
-        )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     where = parser.add_mutually_exclusive_group(required=True)
@@ -524,7 +452,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.seeds_only:
         print_repair(asyncio.run(repair_latency(kubeconfig, samples)), samples)
     if args.seeds or args.seeds_only:
-        seed_wall_times(kubeconfig, max(1, min(args.runs, 10)))
+        runs = max(1, min(args.runs, 10))
+        seed_wall_times(kubeconfig, title="(b)", hold="5s", stability="1s", runs=runs)
     return 0
 
 

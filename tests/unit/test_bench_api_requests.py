@@ -13,6 +13,8 @@ import pytest
 
 def _load() -> ModuleType:
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "api_requests.py"
+    if str(path.parent) not in sys.path:  # as when run as a script: its folder comes first
+        sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location("bench_api_requests", path)
     assert spec is not None
     assert spec.loader is not None

@@ -204,3 +204,26 @@ def test_ref_and_description() -> None:
 )
 def test_subset(expected: Any, actual: Any, result: bool) -> None:
     assert subset(expected, actual) is result
+
+
+def test_field_equals_on_a_secret_never_shows_its_value() -> None:
+    token = "c2VjcmV0LXRva2Vu"  # base64 of a made-up value
+    c = CHECK.validate_python(
+        {
+            "type": "fieldEquals",
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "name": "creds",
+            "namespace": "ns",
+            "fieldPath": "data.token",
+            "expectedValue": token,
+        }
+    )
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"}}
+    right = evaluate(c, {**secret, "data": {"token": token}})
+    wrong = evaluate(c, {**secret, "data": {"token": "b3RoZXI="}})
+    assert (right.passed, wrong.passed) == (True, False)
+    for text in (right.check, right.value, wrong.check, wrong.value, describe(c)):
+        assert token not in text
+        assert "b3RoZXI=" not in text
+    assert wrong.value == "<secret value: 8 chars>"

@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from operator_chaos.api.v1alpha1.result import ExperimentResult, SuiteResult
+from operator_chaos.evaluate import verdict
 from operator_chaos.report._common import (
     NONE,
     format_ms,
@@ -83,8 +84,8 @@ def verdict_table(suite: SuiteResult) -> str:
 
 NO_IMPACT_MARK = "*"
 NO_IMPACT_NOTE = (
-    "no impact observed: nothing the checks or the knowledge model watch ever broke, so the"
-    " run proves little (--require-impact makes such runs Inconclusive)"
+    f"{verdict.NO_IMPACT}: nothing they or the knowledge model watch ever broke, so the run"
+    " proves little (--require-impact makes such runs Inconclusive)"
 )
 
 

@@ -16,10 +16,11 @@ from operator_chaos.api.v1alpha1.result import (
     Timeline,
     Transition,
 )
+from operator_chaos.evaluate import verdict
 from operator_chaos.report._common import NONE, format_ms
 
-NO_IMPACT: Final = "No impact observed: the checks do not see this fault"
-"""Said whenever a fault changed nothing the checks watch (the experiment proves nothing)."""
+NO_IMPACT: Final = verdict.NO_IMPACT[0].upper() + verdict.NO_IMPACT[1:]
+"""Said whenever a fault changed nothing the checks watch (the verdict's own words)."""
 
 STATES: Final[dict[str, tuple[str, str]]] = {
     "fault": ("not in effect", "in effect"),
