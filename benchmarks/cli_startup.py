@@ -6,9 +6,14 @@ Cold start is a fresh process per run (``operator-chaos --help`` and ``validate`
 file). Throughput is one ``validate`` process over a directory of generated experiments (every
 injection type, round-robin). Both figures are printed against their goals: one file under
 150 ms (median), and 1,000 files within twice the Go reference's 0.205 s. Always exits 0.
+
+The children run with byte-code caching on, as an installed tool runs (an environment that sets
+``PYTHONDONTWRITEBYTECODE`` would otherwise recompile every module of the tool on every start);
+the cache goes to a temporary ``PYTHONPYCACHEPREFIX``, so the work tree stays clean.
 """
 
 import argparse
+import os
 import resource
 import shutil
 import statistics
@@ -38,12 +43,24 @@ def command() -> list[str]:
     return [sys.executable, "-m", "operator_chaos"]
 
 
+_ENV: dict[str, str] = {}
+
+
+def child_env(pycache: Path) -> dict[str, str]:
+    """The environment of the measured processes: byte-code cached (see the module doc)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.setdefault("PYTHONPYCACHEPREFIX", str(pycache))
+    return env
+
+
 def timed(args: Sequence[str]) -> tuple[float, float]:
     """Wall-clock and CPU (user + system) milliseconds of one run; output is discarded and a
     failure aborts the benchmark. CPU time is the steadier figure on a busy machine."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=_ENV or None
+    )
     wall = (time.perf_counter() - start) * 1000
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
@@ -91,6 +108,8 @@ def main() -> int:
 
     base = command()
     seed = next(path for path in SEEDS if path.exists())
+    pycache = tempfile.TemporaryDirectory(prefix="oc-bench-pyc-")
+    _ENV.update(child_env(Path(pycache.name)))
     help_median, help_p95, help_cpu = cold_start([*base, "--help"], options.runs)
     one_median, one_p95, one_cpu = cold_start([*base, "validate", str(seed)], options.runs)
 
@@ -120,6 +139,7 @@ def main() -> int:
         f" {cpu_seconds:>7.3f} s  < {goal_s:.3f} s (2x Go's"
         f" {GO_REFERENCE_1000_S * options.files / 1000:.3f} s): {_verdict(seconds < goal_s)}"
     )
+    pycache.cleanup()
     return 0
 
 

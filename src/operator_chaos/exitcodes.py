@@ -14,7 +14,7 @@ class ExitStatus(IntEnum):
     LOCKED = 5  # another experiment holds the target's lease
     UNREACHABLE = 6  # the cluster could not be reached or refused our credentials
     REVERT_FAILED = 7  # a fault could not be reverted: run `operator-chaos clean`
-    NOT_RUNNABLE = 8  # refused: the injection type validates but cannot be run yet
+    NOT_APPLICABLE = 8  # refused: the target is not in a state the fault applies to
     DEGRADED = 10  # verdict Degraded
     FAILED = 11  # verdict Failed
     INCONCLUSIVE = 12  # verdict Inconclusive

@@ -24,8 +24,40 @@ from operator_chaos.kube import wait
 from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
 from operator_chaos.sandbox import processes
 from operator_chaos.sandbox.cluster import Sandbox, kubeconfig_yaml
-from operator_chaos.sandbox.scenarios import training_operator as scenario
-from operator_chaos.sandbox.workload import WorkloadSpec, workloads_dir
+
+
+class scenario:  # noqa: N801 - a namespace of the shipped scenario's names, stated independently
+    """What the training-operator scenario installs (its scenario.yaml says the same)."""
+
+    NAMESPACE = "opendatahub"
+    NAME = "training-operator-controller-manager"
+    LABELS = {"control-plane": "controller-manager", "app.kubernetes.io/name": "training-operator"}
+    BINDING = "training-operator-manager-rolebinding"
+    WEBHOOK = "vpytorchjob.kubeflow.org"
+    LEASE = "training-operator-controller-manager-leader-election"
+    JOB = "test-pytorchjob"
+
+
+def pytorchjob(name: str, *, valid: bool = True) -> RawObject:
+    """A small PyTorchJob (master + one worker); ``valid=False`` breaks the container name,
+    which the upstream validating webhook rejects."""
+    container = {
+        "name": "pytorch" if valid else "not-pytorch",
+        "image": "docker.io/kubeflowkatib/pytorch-mnist:v1",
+    }
+    template = {"spec": {"containers": [container]}}
+    return {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "PyTorchJob",
+        "metadata": {"name": name, "namespace": scenario.NAMESPACE},
+        "spec": {
+            "pytorchReplicaSpecs": {
+                "Master": {"replicas": 1, "restartPolicy": "OnFailure", "template": template},
+                "Worker": {"replicas": 1, "restartPolicy": "OnFailure", "template": template},
+            }
+        },
+    }
+
 
 WORKLOAD = "training-operator"
 SELECTOR = ",".join(f"{k}={v}" for k, v in sorted(scenario.LABELS.items()))
@@ -81,8 +113,10 @@ def agent_status(sandbox: Sandbox) -> dict[str, Any]:
     return workload
 
 
-def workload_spec(sandbox: Sandbox) -> WorkloadSpec:
-    return WorkloadSpec.load(workloads_dir(sandbox.dir) / f"{WORKLOAD}.json")
+def operator_ports(sandbox: Sandbox) -> dict[str, int]:
+    """The serving pod's own loopback ports (``{port:NAME}``), as the agent reports them."""
+    found: dict[str, int] = agent_status(sandbox).get("ports") or {}
+    return found
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -97,8 +131,11 @@ def pid_alive(pid: int | None) -> bool:
 
 
 def workload_process(sandbox: Sandbox) -> processes.Tracked | None:
-    """The operator process as recorded by the agent's pid file (pid + start time)."""
-    return processes.read(sandbox.pids_dir / f"workload-{WORKLOAD}.pid")
+    """The serving pod's operator process as recorded by the agent's pid file."""
+    pod = agent_status(sandbox).get("pod")
+    if not pod:
+        return None
+    return processes.read(sandbox.pids_dir / f"workload-{WORKLOAD}-{pod}.pid")
 
 
 def http_ok(port: int, path: str = "/readyz") -> bool:
@@ -273,9 +310,7 @@ async def wait_operator_ready(
     status: dict[str, Any] = await eventually(
         bound, f"the agent to run the operator for pod {pod['metadata']['name']}", timeout=left()
     )
-    spec = workload_spec(sandbox)
-    assert spec.readyz_port is not None
-    readyz_port = spec.readyz_port
+    readyz_port = operator_ports(sandbox)["health"]
     await eventually(lambda: http_ok(readyz_port), "operator readyz", timeout=left())
     await wait.wait_for(
         kube,

@@ -73,13 +73,20 @@ CONFIRMATIONS = {
         r" vpytorchjob\.kubeflow\.org: effective failurePolicy Ignore$"
     ],
 }
-REVERTS = {
-    "PodKill": r"nothing to restore",
-    "NetworkPartition": r"NetworkPolicy opendatahub/chaos-partition-{run}: deleted",
-    "FinalizerBlock": r"removed finalizer training-operator\.kubeflow\.org/finalizer",
-    "RBACRevoke": r"restored subjects"
-    r" \[ServiceAccount:opendatahub/training-operator-controller-manager\]",
-    "WebhookDisrupt": r"vpytorchjob\.kubeflow\.org: Ignore -> Fail",
+REVERTS = {  # (target, field, action) of the structured revert outcome
+    "PodKill": (r"^Pod opendatahub/", "", "gone"),
+    "NetworkPartition": (r"NetworkPolicy opendatahub/chaos-partition-{run}$", "", "removed"),
+    "FinalizerBlock": (
+        r"PyTorchJob opendatahub/test-pytorchjob",
+        "finalizer training-operator.kubeflow.org/finalizer",
+        "removed",
+    ),
+    "RBACRevoke": (
+        r"ClusterRoleBinding training-operator-manager-rolebinding",
+        "subjects",
+        "restored",
+    ),
+    "WebhookDisrupt": (r"vpytorchjob\.kubeflow\.org", "failurePolicy", "restored"),
 }
 
 
@@ -147,8 +154,12 @@ async def test_seed_experiment_is_resilient_and_leaves_no_trace(injection, kube,
         regex = re.compile(pattern.format(run=re.escape(run_id)))
         assert any(regex.search(c) for c in confirmations), (pattern, confirmations)
     assert report["revert"]["reverted"] is True
-    revert_re = re.compile(REVERTS[injection].format(run=re.escape(run_id)))
-    assert any(revert_re.search(d) for d in report["revert"]["details"]), report["revert"]
+    target, field, action = REVERTS[injection]
+    target_re = re.compile(target.format(run=re.escape(run_id)))
+    assert any(
+        target_re.search(c["target"]) and c["field"] == field and c["action"] == action
+        for c in report["revert"]["changes"]
+    ), report["revert"]
 
     # Who undid the fault, and what recovery was timed from.
     timeline = report["timeline"]

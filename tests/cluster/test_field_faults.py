@@ -11,7 +11,7 @@ import yaml
 
 from operator_chaos.api.v1alpha1 import Verdict
 from operator_chaos.injection import registry
-from operator_chaos.injection.protocol import Scope
+from operator_chaos.injection.protocol import RevertAction, Scope
 from operator_chaos.kube.client import LightkubeClient
 from operator_chaos.kube.port import ResourceRef
 from operator_chaos.load.experiments import load_text
@@ -205,9 +205,10 @@ async def test_revert_leaves_a_value_changed_after_the_fault_alone(
         await kube.patch(configmap, {"data": {"mode": "repaired"}})
         (record,) = run_ledger.records.values()
         outcome = await injector.revert(kube, record)
-        assert "left as it is" in outcome
+        assert outcome.action is RevertAction.LEFT
+        assert "'repaired'" in outcome.detail
         assert (await kube.get(configmap))["data"]["mode"] == "repaired"
         again = await injector.revert(kube, record)
-        assert "left as it is" in again
+        assert again.action is RevertAction.LEFT
     finally:
         await run_ledger.delete()

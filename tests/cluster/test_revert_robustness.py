@@ -104,7 +104,9 @@ async def test_a_run_whose_ledger_is_deleted_during_the_hold_still_reverts(
     assert not await fault_in_effect(kube, "RBACRevoke"), paused.stderr
     result = report_of(paused)
     assert result["revert"]["reverted"] is True, result["revert"]
-    assert "restored subjects" in " ".join(result["revert"]["details"])
+    assert [(c["field"], c["action"]) for c in result["revert"]["changes"]] == [
+        ("subjects", "restored")
+    ]
     assert "is gone" in paused.stderr, paused.stderr
     assert rc == VERDICT_EXIT[result["verdict"]], paused.stderr
     # Nothing was re-created that nobody needs: no ledger, no lease is left.

@@ -20,8 +20,6 @@ from operator_chaos.kube.client import LightkubeClient
 from operator_chaos.kube.port import PatchType, RawObject, ResourceRef
 from operator_chaos.sandbox import cluster, ports, processes
 from operator_chaos.sandbox.cluster import Sandbox
-from operator_chaos.sandbox.scenarios import training_operator as scenario
-from operator_chaos.sandbox.scenarios.training_operator import pytorchjob
 
 # tests/cluster is on sys.path (rootdir-relative test modules without __init__.py)
 from sandbox_support import (  # isort: skip
@@ -40,16 +38,18 @@ from sandbox_support import (  # isort: skip
     job_ref,
     listeners_by_pid,
     log_since,
+    operator_ports,
     pid_alive,
     pod_ready,
     process_environ,
     process_exe,
+    pytorchjob,
+    scenario,
     service_account_kubeconfig,
     stays,
     wait_list,
     wait_operator_ready,
     workload_process,
-    workload_spec,
 )
 
 NS = scenario.NAMESPACE
@@ -111,7 +111,7 @@ async def test_operator_deployment_available_and_process_running(
     ready = [p for p in pods if pod_ready(p)]
     assert len(ready) == 1, [p["metadata"]["name"] for p in pods]
     pod = ready[0]
-    assert pod["spec"]["nodeName"] == cluster.NODE_NAME
+    assert pod["spec"]["nodeName"] == cluster.AGENT_NODE
     assert pod["spec"]["serviceAccountName"] == scenario.NAME
 
     # The agent runs the real operator binary for exactly this pod.
@@ -178,6 +178,18 @@ async def test_pod_deletion_restarts_operator_for_new_pod(
         assert after["starts"] == before["starts"] + 1
         assert after["restarts"] == before["restarts"]  # a clean hand-over, not a crash
         assert after["pid"] != before["pid"]
+        # As a kubelet does, the agent removes the old pod only once its process has exited
+        # (SIGTERM, SIGKILL after the grace period); the new pod may be Ready before that.
+        await wait_list(
+            kube,
+            "v1",
+            "Pod",
+            NS,
+            lambda items: all(p["metadata"]["uid"] != old_uid for p in items),
+            label_selector=SELECTOR,
+            timeout=30,
+            what="the old pod to be removed",
+        )
         assert not old_process.alive()
         assert process_exe(after["pid"]) == OPERATOR_BINARY
 
@@ -290,9 +302,7 @@ async def test_webhook_down_fail_rejects_ignore_admits_and_up_validates(
     operator = workload_process(sandbox)
     assert operator is not None
     assert operator.alive()
-    spec = workload_spec(sandbox)
-    assert spec.webhook_port is not None
-    webhook_port = spec.webhook_port
+    webhook_port = operator_ports(sandbox)["webhook"]
     config = await kube.get(WEBHOOK)
     assert config["webhooks"][0]["failurePolicy"] == "Fail"
     names = ("webhook-down-fail", "webhook-down-ignore", "webhook-up-invalid")
@@ -349,7 +359,8 @@ async def test_webhook_down_fail_rejects_ignore_admits_and_up_validates(
         # Webhook back: the upstream validation rejects an invalid job.
         await _scale(kube, 1)
         await wait_operator_ready(kube, sandbox)
-        await eventually(lambda: ports.is_listening(webhook_port), "the webhook server")
+        new_port = operator_ports(sandbox)["webhook"]  # a new pod has ports of its own
+        await eventually(lambda: ports.is_listening(new_port), "the webhook server")
         with pytest.raises(kube_errors.KubeError) as invalid:
             await kube.create(pytorchjob("webhook-up-invalid", valid=False))
         message = str(invalid.value)
@@ -528,33 +539,25 @@ def test_down_after_crash_ends_leftovers_by_pid_file() -> None:
         assert up.returncode == 0, up.stdout + up.stderr
         state = box.state()
         assert state is not None
-        spec = workload_spec(box)
+        status = agent_status(box)
+        operator = f"workload-training-operator-{status['pod']}"
         tracked = {t.name: t for t in processes.tracked_in(box.pids_dir)}
-        assert set(tracked) == {*cluster.COMPONENTS, "workload-training-operator"}
+        assert set(tracked) == {*cluster.COMPONENTS, operator}
         assert all(t.alive() for t in tracked.values())
         state_ports = [v for k, v in dataclasses.asdict(state).items() if k.endswith("_port")]
-        workload_ports = [
-            p
-            for p in (
-                spec.api_proxy_port,
-                spec.webhook_proxy_port,
-                spec.webhook_port,
-                spec.readyz_port,
-            )
-            if p
-        ]
+        workload_ports = [*status["ports"].values(), *status["relays"].values()]
 
         # A crash: the agent and etcd die hard, leaving everything else orphaned.
         for victim in ("agent", "etcd"):
             os.kill(tracked[victim].pid, signal.SIGKILL)
         for victim in ("agent", "etcd"):
             _wait_dead(tracked[victim])
-        assert tracked["workload-training-operator"].alive()  # outlives its agent
+        assert tracked[operator].alive()  # outlives its agent
         assert tracked["kube-apiserver"].alive()
 
         down = cli("sandbox", "down", "--name", name)
         assert down.returncode == 0, down.stdout + down.stderr
-        for proc in ("kube-apiserver", "kube-scheduler", "kwok", "workload-training-operator"):
+        for proc in ("kube-apiserver", "kube-scheduler", "kwok", operator):
             assert proc in down.stdout + down.stderr
 
         alive = [t.name for t in tracked.values() if t.alive()]

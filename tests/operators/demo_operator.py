@@ -12,7 +12,8 @@ Run::
 
 It owns, in NS:
 
-- Deployment ``demo-app``: ``spec.replicas`` 2 and the labels in ``LABELS``;
+- Deployment ``demo-app``: ``spec.replicas`` 2, the labels in ``LABELS`` and its pod
+  template's container ``app`` (``image``, no ``command``);
 - ConfigMap ``demo-config``: ``data`` exactly ``{mode: normal, level: "3"}``;
 - Secret ``demo-secret``: ``data`` exactly ``{token: <base64 of a fixed test value>}``;
 - Widget ``demo-widget`` (``demo.operatorchaos.io/v1``): ``spec.size`` 3, ``spec.mode`` normal;
@@ -245,7 +246,9 @@ def drifts(kind: str, obj: RawObject) -> list[Drift]:
                 {"spec": {"replicas": REPLICAS}},
             )
         )
-    elif kind == "ConfigMap":
+    if kind == "Deployment":
+        found += _container_drifts(obj)
+    if kind == "ConfigMap":
         found += _data_drifts(obj, CONFIG_DATA, hide=False)
     elif kind == "Secret":
         found += _data_drifts(obj, SECRET_DATA, hide=True)
@@ -256,6 +259,31 @@ def drifts(kind: str, obj: RawObject) -> list[Drift]:
                     Drift(f"spec.{key}", _show(spec.get(key)), str(value), {"spec": {key: value}})
                 )
     return found
+
+
+def _container_drifts(obj: RawObject) -> list[Drift]:
+    """The pod template's containers: each desired one's ``image`` and ``command`` (absent
+    when not desired). A difference resets the whole list to the desired one (a merge patch
+    replaces lists; the API server fills in the defaults again)."""
+    template = desired_deployment("")["spec"]["template"]
+    want = template["spec"]["containers"]
+    have = {
+        c.get("name"): c
+        for c in ((obj.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers")
+        or []
+    }
+    patch = {"spec": {"template": {"spec": {"containers": want}}}}
+    return [
+        Drift(
+            f"spec.template.spec.containers[name={container['name']}].{key}",
+            _show((have.get(container["name"]) or {}).get(key)),
+            _show(container.get(key)),
+            patch,
+        )
+        for container in want
+        for key in ("image", "command")
+        if (have.get(container["name"]) or {}).get(key) != container.get(key)
+    ]
 
 
 def merge(patches: list[RawObject]) -> RawObject:

@@ -289,7 +289,7 @@ def test_run_dry_run_without_a_cluster(
             ExitStatus.USAGE,
             ExitStatus.INVALID,
             ExitStatus.UNREACHABLE,
-            ExitStatus.NOT_RUNNABLE,
+            ExitStatus.NOT_APPLICABLE,
         }
 
 

@@ -139,14 +139,6 @@ def test_validate_refuses_placeholder_hypotheses(
     assert run(["validate", str(path)], capsys)[0] == ExitStatus.OK
 
 
-def test_init_says_when_a_type_cannot_run_yet(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["--component", "c", "--operator", "o"]
-    _, _, err = run(["init", "--type", "SecretDeletion", *args], capsys)
-    assert "note: SecretDeletion validates and is documented, but `run` refuses it" in err
-    _, _, err = run(["init", "--type", "PodKill", *args], capsys)
-    assert "note:" not in err
-
-
 def test_init_refuses_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["init", "--type", "Nope", "--component", "c", "--operator", "o"], capsys)
     assert code == ExitStatus.USAGE
@@ -168,19 +160,16 @@ def test_init_refuses_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_types_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["types"], capsys)
     assert code == ExitStatus.OK
-    assert "PodKill  (danger: low, recovery: repair, runnable: yes)" in out
-    assert "SecretDeletion  (danger: high, recovery: repair, runnable: not yet)" in out
-    assert "NetworkPartition  (danger: medium, recovery: condition, runnable: yes)" in out
-    assert out.endswith(
-        "9 of 20 types run today; the others validate and are documented, and"
-        " `run` refuses them (exit 8).\n"
-    )
+    assert "PodKill  (danger: low, recovery: repair)" in out
+    assert "SecretDeletion  (danger: high, recovery: repair)" in out
+    assert "NetworkPartition  (danger: medium, recovery: condition)" in out
+    assert "only validate" not in out  # every type runs
     assert "labelSelector" in out
     code, out, _ = run(["types", "--output", "json"], capsys)
     rows = {row["type"]: row for row in json.loads(out)}
     assert len(rows) == 20
     assert rows["RBACRevoke"]["danger"] == "high"
-    assert (rows["RBACRevoke"]["runnable"], rows["SecretDeletion"]["runnable"]) == (True, False)
+    assert all(row["runnable"] for row in rows.values())
     models = {name: row["recoveryModel"] for name, row in rows.items()}
     assert [n for n, m in sorted(models.items()) if m == "condition"] == [
         "ClientFault",

@@ -48,32 +48,6 @@ def experiment(directory: Path, injection_type: str, tier: int = 1) -> Path:
     return path
 
 
-@pytest.mark.parametrize(
-    "command",
-    [["run"], ["run", "--dry-run"], ["suite"], ["preflight"]],
-    ids=["run", "dry-run", "suite", "preflight"],
-)
-def test_a_type_that_cannot_run_is_refused_before_any_cluster(
-    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = experiment(tmp_path, "OwnerRefOrphan")
-    experiment(tmp_path, "PodKill")
-    target = str(tmp_path) if command == ["suite"] else str(path)
-    # A kubeconfig that does not exist: reaching the connection step would exit 6.
-    args = [*command, target, "--kubeconfig", str(tmp_path / "missing")]
-    code, out, err = cli(args, capsys)
-    assert code == 8  # ExitStatus.NOT_RUNNABLE; it used to be 1 (or 6 for preflight)
-    assert out == ""  # no verdict table of a run that never started
-    assert err.count("\n") == 1
-    assert err.startswith(f"error: refused: {path} (OwnerRefOrphan): this injection type")
-    assert "runnable types: CRDMutation, ConfigDrift" in err
-
-
-def test_a_runnable_type_is_not_refused(tmp_path: Path) -> None:
-    loaded = load_file(experiment(tmp_path, "PodKill"))
-    common.refuse_unrunnable(loaded)  # does not raise
-
-
 KUBECONFIG = {
     "apiVersion": "v1",
     "kind": "Config",

@@ -199,9 +199,18 @@ def _two_operators(tmp_path: Path) -> tuple[Path, Path]:
     )
     root = tmp_path / "experiments"
     (root / "training-operator").mkdir(parents=True)
-    for path in EXPERIMENTS.iterdir():
-        (root / "training-operator" / path.name).write_text(path.read_text())
+    for name in SEEDS:  # the seed page's five: the figures below are about them
+        (root / "training-operator" / name).write_text((EXPERIMENTS / name).read_text())
     return root, knowledge
+
+
+SEEDS = (
+    "finalizer-block.yaml",
+    "network-partition.yaml",
+    "pod-kill.yaml",
+    "rbac-revoke.yaml",
+    "webhook-disrupt.yaml",
+)
 
 
 def test_index_has_one_row_per_operator(tmp_path: Path) -> None:
@@ -269,7 +278,8 @@ def test_index_reports_every_broken_experiment(tmp_path: Path) -> None:
 
 
 def test_danger_mix_leaves_out_absent_levels() -> None:
-    entries = [e for e in collect(EXPERIMENTS) if e.danger.value != "medium"]
+    seeds = [e for e in collect(EXPERIMENTS) if e.file in SEEDS]
+    entries = [e for e in seeds if e.danger.value != "medium"]
     assert danger_mix(entries) == "2 low, 2 high"
     assert danger_mix([]) == ""
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ConfigDict
 
 from operator_chaos.errors import RevertFailed
 from operator_chaos.kube.port import ResourceRef
@@ -180,10 +181,17 @@ def info(run_id: str = "20261125-140000-abcd") -> ledger.RunInfo:
     )
 
 
+class Payload(BaseModel):
+    """Any payload: the ledger stores what a type's record model dumps."""
+
+    model_config = ConfigDict(extra="allow")
+
+
 def record(**data: Any) -> ledger.RollbackRecord:
     book = ledger.RunLedger(None, "operator-chaos", info())  # type: ignore[arg-type]
     ref = ResourceRef("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "binding")
-    return book.new_record("RBACRevoke", ref, data or {"subjects": [{"kind": "User", "name": "u"}]})
+    payload = Payload(**(data or {"subjects": [{"kind": "User", "name": "u"}]}))
+    return book.new_record("RBACRevoke", ref, payload)
 
 
 def test_new_run_id_is_sortable_and_dns_safe() -> None:

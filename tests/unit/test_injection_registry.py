@@ -101,7 +101,11 @@ def test_every_parameter_is_described() -> None:
 
 def test_parse_params_returns_the_typed_model() -> None:
     params = registry.parse_params(spec_with(parameters={"labelSelector": "a=b", "count": "1"}))
-    assert params.model_dump(by_alias=True) == {"labelSelector": "a=b", "count": 1}
+    assert params.model_dump(by_alias=True) == {
+        "labelSelector": "a=b",
+        "count": 1,
+        "gracePeriodSeconds": 0,
+    }
 
 
 def test_every_type_is_found_by_its_module_name_without_the_full_registry() -> None:

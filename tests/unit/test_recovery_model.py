@@ -53,7 +53,7 @@ RBAC = """    type: RBACRevoke
 
 
 def plan(*targets: ResourceRef) -> Plan:
-    return Plan(footprint=Footprint(targets=targets), changes=())
+    return Plan(footprint=Footprint(targets=targets), changes=(), state=None)
 
 
 def test_the_type_decides_by_default(tmp_path: Path) -> None:

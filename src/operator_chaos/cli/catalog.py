@@ -44,10 +44,9 @@ def types(output: str) -> None:
     for index, spec in enumerate(specs):
         if index:
             click.echo()
-        runs = "yes" if spec.injection_type in runnable else "not yet"
         click.echo(
             f"{spec.injection_type.value}  (danger: {spec.danger.value},"
-            f" recovery: {spec.recovery_model.value}, runnable: {runs})"
+            f" recovery: {spec.recovery_model.value})"
         )
         click.echo(f"  {spec.summary}")
         params = parameter_info(spec)
@@ -57,11 +56,9 @@ def types(output: str) -> None:
             click.echo(f"    {p.name:<{widths[0]}}  {p.type:<{widths[1]}}  {need}")
             if p.description:
                 click.echo(f"    {'':<{widths[0]}}  {p.description}")
-    click.echo()
-    click.echo(
-        f"{len(runnable)} of {len(specs)} types run today; the others validate and are"
-        " documented, and `run` refuses them (exit 8)."
-    )
+    if len(runnable) < len(specs):  # a module without an INJECTOR: validate-only
+        click.echo()
+        click.echo(f"{len(runnable)} of {len(specs)} types can run; the others only validate.")
 
 
 @click.command()

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     help="Also revert runs that still look alive (their process or lease).",
 )
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text")
-@common.cluster_options
+@common.ledger_cluster_options
 def clean(
     everything: bool,
     output: str,

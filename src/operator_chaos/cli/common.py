@@ -26,16 +26,71 @@ class InvalidInput(OperatorChaosError):
     exit_status = ExitStatus.INVALID
 
 
-class NotRunnable(OperatorChaosError):
-    """Valid experiments whose injection type has no runtime yet: refused before any contact."""
-
-    exit_status = ExitStatus.NOT_RUNNABLE
-
-
 def cluster_options(func: F) -> F:
     """``--kubeconfig``, ``--context`` and ``--ledger-namespace``."""
+    return _cluster_options(func, ("--ledger-namespace", "ledger_namespace"))
+
+
+def ledger_cluster_options(func: F) -> F:
+    """The same for commands whose objects *are* the ledgers or results (``clean``,
+    ``results``): there ``-n/--namespace`` names their namespace, as kubectl's ``-n`` names
+    the namespace of the objects a command works on."""
+    return _cluster_options(func, ("--ledger-namespace", "-n", "--namespace", "ledger_namespace"))
+
+
+def namespace_option(func: F) -> F:
+    """``-n/--namespace`` of ``run``, ``suite`` and ``preflight``: where the faults act."""
+    return click.option(
+        "-n",
+        "--namespace",
+        default=None,
+        callback=_namespace_value,
+        help="Namespace the faults act in, for experiments that do not name one in"
+        " metadata.namespace (as kubectl -n does for manifests without a namespace); an"
+        " experiment that names another namespace is refused. The blast radius must still"
+        " allow it; a fault parameter that names a namespace keeps it.",
+    )(func)
+
+
+def _namespace_value(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    from operator_chaos.api.v1alpha1.names import is_dns_subdomain
+
+    if value is not None and (len(value) > 63 or not is_dns_subdomain(value) or "." in value):
+        raise click.BadParameter(f"{value!r} is not a valid namespace name (a DNS-1123 label)")
+    return value
+
+
+def in_namespace(
+    items: list["LoadedExperiment"], namespace: str | None
+) -> list["LoadedExperiment"]:
+    """The experiments with ``-n`` applied: set where absent, refused where it differs."""
+    import dataclasses
+
+    if namespace is None:
+        return items
+    clashes = [
+        f"{i.path} ({i.experiment.metadata.name}: {i.experiment.metadata.namespace})"
+        for i in items
+        if i.experiment.metadata.namespace not in (None, "", namespace)
+    ]
+    if clashes:
+        raise InvalidInput(
+            f"--namespace {namespace}: these experiments name another namespace in"
+            f" metadata.namespace: {', '.join(clashes)}; drop -n or use their namespace"
+        )
+    placed = []
+    for item in items:
+        exp = item.experiment
+        meta = exp.metadata.model_copy(update={"namespace": namespace})
+        placed.append(
+            dataclasses.replace(item, experiment=exp.model_copy(update={"metadata": meta}))
+        )
+    return placed
+
+
+def _cluster_options(func: F, ledger: tuple[str, ...]) -> F:
     func = click.option(
-        "--ledger-namespace",
+        *ledger,
         default="operator-chaos",
         show_default=True,
         help="Namespace where the tool keeps rollback ledgers, leases and results.",
@@ -95,24 +150,6 @@ def check_context(kubeconfig: str | None, context: str | None) -> None:
         raise InvalidInput(
             f"--context {context}: no such context in {source}; available: {available}"
         )
-
-
-def refuse_unrunnable(items: list["LoadedExperiment"]) -> None:
-    """Refuse, before the cluster is contacted, experiments whose type cannot run yet."""
-    from operator_chaos.injection.registry import runnable_types
-
-    runnable = set(runnable_types())
-    blocked = [i for i in items if i.experiment.spec.injection.type not in runnable]
-    if not blocked:
-        return
-    shown = ", ".join(
-        f"{i.path} ({i.experiment.spec.injection.type.value})" for i in blocked[:5]
-    ) + (f" and {len(blocked) - 5} more" if len(blocked) > 5 else "")
-    names = ", ".join(sorted(t.value for t in runnable))
-    raise NotRunnable(
-        f"refused: {shown}: this injection type validates but cannot run yet;"
-        f" runnable types: {names}"
-    )
 
 
 def load_experiments(
@@ -222,7 +259,7 @@ def _intended(item: "LoadedExperiment") -> "InjectionOutcome":
     return InjectionOutcome(type=spec.injection.type, danger=effective_danger(spec))
 
 
-_REFUSALS = frozenset({ExitStatus.UNSAFE, ExitStatus.LOCKED, ExitStatus.NOT_RUNNABLE})
+_REFUSALS = frozenset({ExitStatus.UNSAFE, ExitStatus.LOCKED, ExitStatus.NOT_APPLICABLE})
 _VERDICT_EXIT = {
     "Resilient": ExitStatus.OK,
     "Degraded": ExitStatus.DEGRADED,
@@ -235,7 +272,7 @@ _SEVERITY = [
     ExitStatus.UNREACHABLE,
     ExitStatus.LOCKED,
     ExitStatus.UNSAFE,
-    ExitStatus.NOT_RUNNABLE,
+    ExitStatus.NOT_APPLICABLE,
     ExitStatus.ERROR,
     ExitStatus.INVALID,
     ExitStatus.USAGE,

@@ -1,9 +1,10 @@
 """``operator-chaos demo``: the whole story on a laptop with no cluster.
 
 Builds the control plane once (cached), starts the local sandbox with the training-operator
-scenario, runs the seed's five experiments with a short hold, prints the verdict table and
-writes the reports. It never touches a configured cluster unless ``--kubeconfig`` or
-``--context`` is given explicitly.
+scenario, runs the seed's five experiments with a short hold (``--all``: every experiment in
+the directory, including faults the training-operator is known not to repair), prints the
+verdict table and writes the reports. It never touches a configured cluster unless
+``--kubeconfig`` or ``--context`` is given explicitly.
 """
 
 import subprocess
@@ -13,6 +14,15 @@ from pathlib import Path
 import click
 
 from operator_chaos.cli import console
+
+SEED_FILES = (
+    "finalizer-block.yaml",
+    "network-partition.yaml",
+    "pod-kill.yaml",
+    "rbac-revoke.yaml",
+    "webhook-disrupt.yaml",
+)
+"""The user's seed page: the five experiments the demo runs unless ``--all`` is given."""
 
 
 @click.command()
@@ -33,6 +43,13 @@ from operator_chaos.cli import console
 @click.option(
     "--report-dir", default="chaos-reports", show_default=True, type=click.Path(file_okay=False)
 )
+@click.option(
+    "--all",
+    "run_all",
+    is_flag=True,
+    help="Run every experiment in the directory, not only the seed page's five (some end"
+    " Failed: the training-operator does not repair every fault).",
+)
 @click.option("--kubeconfig", default=None, help="Use this cluster instead of the sandbox.")
 @click.option("--context", default=None, help="Use this context instead of the sandbox.")
 @click.option(
@@ -45,6 +62,7 @@ def demo(
     experiments_dir: str,
     hold: str,
     report_dir: str,
+    run_all: bool,
     kubeconfig: str | None,
     context: str | None,
     keep: bool,
@@ -69,8 +87,7 @@ def demo(
         sys.executable,
         "-m",
         "operator_chaos",
-        "suite",
-        experiments_dir,
+        *(["suite", experiments_dir] if run_all else ["run", *_seeds(Path(experiments_dir))]),
         "--hold",
         hold,
         "--cooldown",
@@ -89,3 +106,9 @@ def demo(
     elif box is not None:
         console.progress(f"sandbox left running: export KUBECONFIG={box.kubeconfig}")
     sys.exit(code)
+
+
+def _seeds(directory: Path) -> list[str]:
+    """The seed files present in ``directory`` (if it has none of them: the directory)."""
+    present = [str(directory / name) for name in SEED_FILES if (directory / name).is_file()]
+    return present or [str(directory)]

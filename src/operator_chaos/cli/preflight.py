@@ -15,6 +15,7 @@ from operator_chaos.exitcodes import ExitStatus
     "files", nargs=-1, type=click.Path(exists=True), shell_complete=completion.experiment_files
 )
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text")
+@common.namespace_option
 @common.cluster_options
 def preflight(
     files: tuple[str, ...],
@@ -22,6 +23,7 @@ def preflight(
     kubeconfig: str | None,
     context: str | None,
     ledger_namespace: str,
+    namespace: str | None,
 ) -> None:
     """Check cluster access, the tool's own permissions and the experiments' targets.
 
@@ -30,8 +32,7 @@ def preflight(
     """
     from operator_chaos.orchestrator import preflight as checks
 
-    items = common.load_experiments(files) if files else []
-    common.refuse_unrunnable(items)
+    items = common.in_namespace(common.load_experiments(files), namespace) if files else []
     kube = common.connect(kubeconfig, context)
 
     async def go() -> checks.PreflightReport:

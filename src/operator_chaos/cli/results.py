@@ -46,7 +46,7 @@ def results() -> None:
 @click.option("--experiment", default=None, help="Only runs of this experiment.")
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text")
 @_dir_option
-@common.cluster_options
+@common.ledger_cluster_options
 def list_runs(
     experiment: str | None,
     output: str,
@@ -77,7 +77,7 @@ def list_runs(
 @click.argument("run_id")
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text")
 @_dir_option
-@common.cluster_options
+@common.ledger_cluster_options
 def show(
     run_id: str,
     output: str,
@@ -126,7 +126,7 @@ def show(
     help="Write the report to this file (default: stdout).",
 )
 @_dir_option
-@common.cluster_options
+@common.ledger_cluster_options
 def report(
     run_ids: tuple[str, ...],
     experiment: str | None,

@@ -94,7 +94,7 @@ def run_options(func: common.F) -> common.F:
         ]
     ):
         func = option(func)
-    return common.cluster_options(func)
+    return common.cluster_options(common.namespace_option(func))
 
 
 @click.command()
@@ -105,10 +105,17 @@ def run_options(func: common.F) -> common.F:
     type=click.Path(exists=True),
     shell_complete=completion.experiment_files,
 )
+@click.option(
+    "--cooldown",
+    callback=_duration,
+    default="0s",
+    show_default=True,
+    help="Pause between two experiments on the same target.",
+)
 @run_options
-def run(files: tuple[str, ...], **opts: Any) -> None:
+def run(files: tuple[str, ...], cooldown: timedelta, **opts: Any) -> None:
     """Run the experiments in FILES (files or directories), one after another."""
-    _execute(files, parallel=1, cooldown=timedelta(0), max_tier=None, **opts)
+    _execute(files, parallel=1, cooldown=cooldown, max_tier=None, **opts)
 
 
 @click.command()
@@ -160,10 +167,11 @@ def _execute(
     kubeconfig: str | None,
     context: str | None,
     ledger_namespace: str,
+    namespace: str | None,
 ) -> None:
     from operator_chaos.cli import render
 
-    items = common.load_experiments(files, overrides)
+    items = common.in_namespace(common.load_experiments(files, overrides), namespace)
     skipped: list[LoadedExperiment] = []
     if max_tier is not None:
         skipped = [i for i in items if i.experiment.spec.tier > max_tier]
@@ -176,7 +184,6 @@ def _execute(
             )
         if not items:
             raise click.UsageError(f"no experiments at tier {max_tier} or below")
-    common.refuse_unrunnable(items)
     if len(formats) > 1 and report_dir is None:
         raise click.UsageError("several --format values need --report-dir")
     knowledge_of = {id(i): common.find_knowledge(i, knowledge) for i in items}
@@ -202,6 +209,9 @@ def _execute(
         outcomes = asyncio.run(_run_all(kube, items, options_for, parallel, cooldown, view))
     results = common.report_results(outcomes, items, skipped, max_tier)
     _report(outcomes, results, started, kube.server, report_dir, formats)
+    closing = view.closing_line()  # after a Ctrl-C: what was reverted, as the last word
+    if closing is not None:
+        click.echo(closing, err=True)
     sys.exit(int(common.exit_status(outcomes, dry_run)))
 
 

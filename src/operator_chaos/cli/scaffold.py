@@ -29,46 +29,11 @@ _TIERS = {
 
 
 def example_parameters(injection_type: str, component: str, namespace: str) -> dict[str, str]:
-    """Placeholder parameters for ``injection_type`` that pass validation."""
-    selector = f"app.kubernetes.io/name={component}"
-    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "name": component}
-    examples: dict[str, dict[str, str]] = {
-        "PodKill": {"labelSelector": selector},
-        "NetworkPartition": {"labelSelector": selector, "direction": "Both"},
-        "CRDMutation": {
-            "apiVersion": "example.com/v1",
-            "kind": "MyResource",
-            "name": "my-resource",
-            "path": "spec.exampleField",
-            "value": "chaos-value",
-        },
-        "ConfigDrift": {"name": f"{component}-config", "key": "config.yaml", "value": "{}"},
-        "WebhookDisrupt": {
-            "webhookName": f"{component}-validating-webhook",
-            "webhookType": "validating",
-            "action": "setFailurePolicy",
-            "value": "Ignore",
-        },
-        "RBACRevoke": {
-            "bindingName": f"{component}-rolebinding",
-            "bindingType": "ClusterRoleBinding",
-        },
-        "FinalizerBlock": {**deployment, "finalizer": "chaos.operatorchaos.io/block"},
-        "ClientFault": {"faults": '{"get": {"errorRate": 0.5, "error": "injected by chaos"}}'},
-        "OwnerRefOrphan": deployment,
-        "QuotaExhaustion": {"quotaName": f"chaos-quota-{component}", "pods": "0"},
-        "WebhookLatency": {"resources": "deployments", "apiGroups": "apps", "delay": "10s"},
-        "NamespaceDeletion": {"namespace": namespace},
-        "LabelStomping": {**deployment, "labelKey": "app", "action": "overwrite"},
-        "SecretDeletion": {"name": f"{component}-tls"},
-        "DeploymentScaleZero": {"name": component},
-        "LeaderElectionDisrupt": {"name": f"{component}-leader-election"},
-        "CrashLoopInject": {"name": component},
-        "ImageCorrupt": {"name": component},
-        "ResourceDeletion": {"apiVersion": "v1", "kind": "Service", "name": component},
-        "PDBBlock": {"labelSelector": selector},
-    }
-    return examples[injection_type]
+    """Placeholder parameters for ``injection_type`` that pass validation: the type's own
+    ``TypeSpec.example``, so a new type brings its skeleton with it."""
+    from operator_chaos.injection import registry
+
+    return dict(registry.spec_for(injection_type).example(component, namespace))
 
 
 def skeleton(injection_type: str, component: str, operator: str, namespace: str) -> str:
@@ -168,7 +133,7 @@ def init(
     """
     from operator_chaos.api.v1alpha1 import InjectionType
     from operator_chaos.errors import UsageError
-    from operator_chaos.injection.registry import RegistryError, runnable_types
+    from operator_chaos.injection.registry import RegistryError
     from operator_chaos.load.errors import LoadError
     from operator_chaos.load.experiments import load_text
 
@@ -199,9 +164,3 @@ def init(
         click.echo(f"wrote {output}", err=True)
     if to_do:
         click.echo(f"to do before it validates: {', '.join(to_do)}", err=True)
-    if all(t.value != injection_type for t in runnable_types()):
-        click.echo(
-            f"note: {injection_type} validates and is documented, but `run` refuses it for now"
-            " (see the runnable column of `operator-chaos types`)",
-            err=True,
-        )

@@ -15,16 +15,17 @@ Rules every injector follows:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from operator_chaos.errors import OperatorChaosError
 
 if TYPE_CHECKING:  # annotations only: `validate` imports the fault modules and must start fast
     from operator_chaos.api.v1alpha1 import PlannedChange
-    from operator_chaos.injection.base import InjectionParams, TypeSpec
+    from operator_chaos.injection.base import TypeSpec
     from operator_chaos.kube.port import KubeClient, StateView, WatchKey
     from operator_chaos.safety.ledger import RollbackRecord, RunLedger
     from operator_chaos.safety.policy import Footprint
@@ -41,13 +42,18 @@ class Scope:
     expires_at: datetime
 
 
+S = TypeVar("S")
+"""A type's own plan state (what ``plan`` learned and ``inject`` needs)."""
+
+
 @dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(Generic[S]):
     """What ``inject`` will do: the footprint for the gate and the changes for the audit."""
 
     footprint: Footprint
     changes: tuple[PlannedChange, ...]
-    state: Mapping[str, Any] = field(default_factory=dict)  # private to the injector
+    state: S
+    """Private to the injector that made the plan, typed by it (``None`` when it needs none)."""
     watch: tuple[WatchKey, ...] = ()
     """What to watch from before the injection so the damage is seen as it happens
     (default: the footprint's targets)."""
@@ -74,23 +80,71 @@ class Damage:
     check of its own, required for recovery whatever the model."""
 
 
-class Injector(Protocol):
-    """One fault type's behaviour (its static facts are in :class:`TypeSpec`)."""
+class RevertAction(StrEnum):
+    """What a revert found and did: facts for the report and the verdict, not prose."""
+
+    RESTORED = "restored"
+    """The tool put the original back (the fault was still in place)."""
+    ALREADY = "already"
+    """The state was already back to the original (repaired by the operator or someone)."""
+    LEFT = "left"
+    """Somebody changed the state since the fault to something else: their change stands."""
+    GONE = "gone"
+    """The object no longer exists, so there is nothing to restore."""
+    REPLACED = "replaced"
+    """A new object (another uid) took the name: it is not ours to change."""
+    REMOVED = "removed"
+    """An object the fault created was deleted (a NetworkPolicy, a quota, a webhook...)."""
+    RECREATED = "recreated"
+    """An object the fault deleted was created again from the backup."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reverted:
+    """The structured outcome of one ``revert``: the target, what was done, and a short
+    detail that never holds a Secret value."""
+
+    target: str
+    action: RevertAction
+    field: str = ""
+    detail: str = ""
+
+    @property
+    def line(self) -> str:
+        """One log/report line: ``apps/v1 Deployment ns/x spec.replicas: restored 1``."""
+        where = f"{self.target} {self.field}" if self.field else self.target
+        return f"{where}: {self.action.value}" + (f" {self.detail}" if self.detail else "")
+
+    @property
+    def by_tool(self) -> bool:
+        """True when this revert itself changed the cluster back."""
+        return self.action in (RevertAction.RESTORED, RevertAction.REMOVED, RevertAction.RECREATED)
+
+
+P = TypeVar("P", contravariant=True)
+
+
+class Injector(Protocol[P]):
+    """One fault type's behaviour over its own ``Params`` (static facts: :class:`TypeSpec`).
+
+    ``plan`` returns a :class:`Plan` whose ``state`` only this injector reads back; records
+    hold the type's ``TypeSpec.record`` payload, validated before every revert.
+    """
 
     @property
     def spec(self) -> TypeSpec: ...
 
-    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan: ...
+    async def plan(self, kube: KubeClient, params: P, scope: Scope) -> Plan[Any]: ...
 
     async def inject(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
+        self, kube: KubeClient, params: P, scope: Scope, plan: Plan[Any], ledger: RunLedger
     ) -> Sequence[str]: ...
 
     async def confirm(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
+        self, kube: KubeClient, params: P, scope: Scope, plan: Plan[Any]
     ) -> Sequence[str]: ...
 
-    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str: ...
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> Reverted: ...
 
     def damage(self, record: RollbackRecord) -> Sequence[Damage]:
         """What ``record``'s change broke, as lanes to watch until it is restored."""

@@ -7,11 +7,12 @@ do not pay for importing twenty parameter models.
 import importlib
 import re
 from functools import cache
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType
 from operator_chaos.injection.base import InjectionParams, TypeSpec
 from operator_chaos.injection.builtin import MODULES
+from operator_chaos.safety import danger
 
 if TYPE_CHECKING:
     from operator_chaos.injection.protocol import Injector
@@ -79,8 +80,7 @@ def all_specs() -> list[TypeSpec]:
 
 def effective_danger(spec: ExperimentSpec) -> DangerLevel:
     """The experiment's danger: its explicit ``injection.dangerLevel``, else the type's default."""
-    explicit = spec.injection.danger_level
-    return explicit if explicit is not None else spec_for(spec.injection.type).danger
+    return danger.effective(spec_for(spec.injection.type).danger, spec.injection.danger_level)
 
 
 def parse_params(spec: ExperimentSpec) -> InjectionParams:
@@ -91,7 +91,7 @@ def parse_params(spec: ExperimentSpec) -> InjectionParams:
     return spec_for(spec.injection.type).params.model_validate(spec.injection.parameters)
 
 
-def injector_for(injection_type: InjectionType | str) -> "Injector":
+def injector_for(injection_type: InjectionType | str) -> "Injector[Any]":
     """The runtime behaviour of a type; types without one cannot be run (only validated)."""
     from operator_chaos.errors import OperatorChaosError
 
@@ -104,7 +104,7 @@ def injector_for(injection_type: InjectionType | str) -> "Injector":
             f"injection type {spec.injection_type} can be validated and documented but not run"
             f" yet; runnable types: {runnable}"
         )
-    return cast("Injector", injector)
+    return cast("Injector[Any]", injector)
 
 
 def runnable_types() -> list[InjectionType]:

@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from operator_chaos.errors import OperatorChaosError
+from operator_chaos.exitcodes import ExitStatus
 from operator_chaos.injection.labels import Operator, parse_selector
 from operator_chaos.injection.protocol import Scope
 from operator_chaos.kube import errors as kube_errors
@@ -14,6 +15,8 @@ T = TypeVar("T")
 
 class InjectionRefused(OperatorChaosError):
     """The cluster is not in a state this fault can be applied to (nothing was changed)."""
+
+    exit_status = ExitStatus.NOT_APPLICABLE
 
 
 def need_namespace(scope: Scope, what: str) -> str:

@@ -229,44 +229,92 @@ def booleans_for_integers(model: type[BaseModel], data: Any) -> list[FieldPath]:
     return found
 
 
-_MEMBERS: dict[int, tuple[Any, list[Any]]] = {}
-"""annotation id -> (annotation, its members): the walk visits every node of every file."""
+_SHAPES: dict[int, tuple[Any, "_Shape"]] = {}
+"""annotation id -> (annotation, its shape): the walk visits every node of every file, so what
+``typing`` says about an annotation is worked out once (kept alive, so ids stay unique)."""
 
 
-def _members_of(annotation: Any) -> list[Any]:
-    """``_members([annotation])``, computed once per annotation (kept alive, so ids stay
-    unique)."""
-    hit = _MEMBERS.get(id(annotation))
+class _Shape:
+    """What the boolean walk needs to know about one annotation."""
+
+    __slots__ = ("bool_is_int", "may_hold_int", "members")
+
+    def __init__(self, annotation: Any) -> None:
+        members = _members([annotation])
+        self.bool_is_int = int in members and bool not in members
+        # (kind, model or item annotation) per member, in order: "model", "dict", "list".
+        self.members: list[tuple[str, Any]] = []
+        for member in members:
+            origin = typing.get_origin(member)
+            if _is_model(member):
+                self.members.append(("model", member))
+            elif origin is dict:
+                self.members.append(("dict", (typing.get_args(member)[1:2] or [Any])[0]))
+            elif origin is list:
+                self.members.append(("list", (typing.get_args(member)[:1] or [Any])[0]))
+        self.may_hold_int = True  # refined by _may_hold_int
+
+
+def _shape(annotation: Any) -> _Shape:
+    hit = _SHAPES.get(id(annotation))
     if hit is None or hit[0] is not annotation:
-        hit = (annotation, _members([annotation]))
-        _MEMBERS[id(annotation)] = hit
+        hit = (annotation, _Shape(annotation))
+        _SHAPES[id(annotation)] = hit
+        hit[1].may_hold_int = _may_hold_int(annotation, set())
     return hit[1]
 
 
+def _may_hold_int(annotation: Any, visiting: set[int]) -> bool:
+    """Whether an integer field can appear anywhere under ``annotation`` (else the walk skips
+    it: most of a document is strings)."""
+    if id(annotation) in visiting:
+        return False  # a cycle adds nothing new
+    visiting.add(id(annotation))
+    members = _members([annotation])
+    if int in members or Any in members or object in members:
+        return True
+    for member in members:
+        if _is_model(member):
+            children = [info.annotation for info in member.model_fields.values()]
+        elif typing.get_origin(member) in (dict, list):
+            children = list(typing.get_args(member)) or [Any]
+        else:
+            continue
+        if any(_may_hold_int(child, visiting) for child in children):
+            return True
+    return False
+
+
+_PLAIN_FIELDS: dict[type[BaseModel], dict[str, Any]] = {}
+
+
 def _walk_booleans(annotation: Any, value: Any, path: FieldPath, found: list[FieldPath]) -> None:
-    members = _members_of(annotation)
+    shape = _shape(annotation)
     if isinstance(value, bool):
-        if int in members and bool not in members:
+        if shape.bool_is_int:
             found.append(path)
         return
-    for member in members:
-        origin = typing.get_origin(member)
-        if isinstance(value, Mapping) and _is_model(member):
-            fields = _fields_by_alias(member, value)
+    if not shape.may_hold_int:
+        return
+    for kind, member in shape.members:
+        if kind == "model" and isinstance(value, Mapping):
+            fields = _PLAIN_FIELDS.get(member)
+            if fields is None:
+                fields = _fields_by_alias(member, value)
+                if "type" not in member.model_fields:  # not a tagged variant: same every time
+                    _PLAIN_FIELDS[member] = fields
             if fields:
                 for key, child in value.items():
                     if key in fields:
                         _walk_booleans(fields[key], child, (*path, key), found)
                 return
-        elif isinstance(value, Mapping) and origin is dict:
-            item_type = typing.get_args(member)[1:2] or [Any]
+        elif kind == "dict" and isinstance(value, Mapping):
             for key, child in value.items():
-                _walk_booleans(item_type[0], child, (*path, str(key)), found)
+                _walk_booleans(member, child, (*path, str(key)), found)
             return
-        elif isinstance(value, list) and origin is list:
-            item_type = typing.get_args(member)[:1] or [Any]
+        elif kind == "list" and isinstance(value, list):
             for index, child in enumerate(value):
-                _walk_booleans(item_type[0], child, (*path, index), found)
+                _walk_booleans(member, child, (*path, index), found)
             return
 
 

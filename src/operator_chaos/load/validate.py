@@ -23,6 +23,7 @@ from operator_chaos.injection.registry import spec_for
 from operator_chaos.load.errors import Problem
 from operator_chaos.load.messages import booleans_for_integers, problems_from
 from operator_chaos.load.yamlmap import Document, FieldPath
+from operator_chaos.safety import danger
 
 PARAMETERS: FieldPath = ("spec", "injection", "parameters")
 _KNOWN_TYPES = frozenset(t.value for t in InjectionType)
@@ -117,7 +118,7 @@ def _check_danger(doc: Document, spec: ExperimentSpec, type_spec: TypeSpec) -> l
     default = type_spec.danger
     explicit = spec.injection.danger_level
     name = type_spec.injection_type.value
-    if explicit is not None and explicit.rank < default.rank:
+    if explicit is not None and danger.lowered(default, explicit):
         problems.append(
             doc.problem(
                 ("spec", "injection", "dangerLevel"),
@@ -125,8 +126,8 @@ def _check_danger(doc: Document, spec: ExperimentSpec, type_spec: TypeSpec) -> l
                 f" raise its danger, not lower it: remove dangerLevel or set {default.value}",
             )
         )
-    effective = default if explicit is None or explicit.rank < default.rank else explicit
-    if effective is DangerLevel.HIGH and not spec.blast_radius.allow_dangerous:
+    level = danger.effective(default, explicit)
+    if danger.needs_opt_in(level, spec.blast_radius.allow_dangerous):
         if default is DangerLevel.HIGH:
             reason = f"{name} is a high-danger fault"
             fix = "set blastRadius.allowDangerous: true, or pick a less dangerous fault"

@@ -47,9 +47,42 @@ _SPECIAL_FILES = (
 )
 
 try:  # the C composer is ~10x faster; fall back silently when libyaml is absent
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,unused-ignore]
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,unused-ignore]
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+_TAGS: dict[tuple[str, tuple[bool, bool]], str] = {}
+_TAGS_MAX = 4096
+_TAGS_VALUE_MAX = 64
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc,unused-ignore]
+    """The safe loader with scalar tag resolution memoized.
+
+    The composer asks the (Python) resolver about every node, and across many files the same
+    keys and values come back. Without path resolvers (nothing registers one) a scalar's tag
+    depends only on its text and implicit flags, so the cached answer is the one ``resolve``
+    would give; the cache is bounded in entries and in the length of the texts it keeps.
+    """
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        if self.yaml_path_resolvers:  # pragma: no cover - nothing registers one
+            super().descend_resolver(current_node, current_index)
+
+    def ascend_resolver(self) -> None:
+        if self.yaml_path_resolvers:  # pragma: no cover - nothing registers one
+            super().ascend_resolver()
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
+            return str(super().resolve(kind, value, implicit))
+        key = (value, implicit)
+        tag = _TAGS.get(key)
+        if tag is None:
+            tag = str(super().resolve(kind, value, implicit))
+            if len(value) <= _TAGS_VALUE_MAX and len(_TAGS) < _TAGS_MAX:
+                _TAGS[key] = tag
+        return tag
 
 
 @dataclass(slots=True)
@@ -119,32 +152,43 @@ class _Builder:
             raise _TooLargeError(f"document has more than {MAX_NODES} nodes (alias expansion?)")
         if depth > MAX_DEPTH:
             raise _TooLargeError(f"document nests deeper than {MAX_DEPTH} levels")
-        mark = node.start_mark
-        self.doc.positions.setdefault(path, (mark.line + 1, mark.column + 1))
-        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
+        positions = self.doc.positions
+        if path not in positions:
+            mark = node.start_mark
+            positions[path] = (mark.line + 1, mark.column + 1)
+        if type(node) is yaml.ScalarNode:
+            return self._scalar(node, path)
+        if node.tag not in _PLAIN_TAGS:
             # Scalars with unknown tags fail in the safe constructor; collections would not.
             raise _LocatedError(path, f"unsupported YAML tag {node.tag!r}; remove it")
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             self.constructor.flatten_mapping(node)
             for key_node, value_node in node.value:
-                key = self.build(key_node, (*path, "<key>"), depth + 1)
-                if isinstance(key, list | dict):
-                    raise _LocatedError(path, "mapping keys must be scalars")
+                if type(key_node) is yaml.ScalarNode:  # nearly every key: no path of its own
+                    self.nodes += 1
+                    try:
+                        key = self._scalar(key_node, path)
+                    except _LocatedError as exc:
+                        at = key_node.start_mark
+                        positions[(*path, "<key>")] = (at.line + 1, at.column + 1)
+                        raise _LocatedError((*path, "<key>"), exc.message) from None
+                else:
+                    key = self.build(key_node, (*path, "<key>"), depth + 1)
+                    positions.pop((*path, "<key>"), None)
+                    if isinstance(key, list | dict):
+                        raise _LocatedError(path, "mapping keys must be scalars")
                 key_text = key if isinstance(key, str) else str(key)
                 child = (*path, key_text)
                 km = key_node.start_mark
-                self.doc.positions[child] = (km.line + 1, km.column + 1)
+                positions[child] = (km.line + 1, km.column + 1)
                 if key_text in out:
                     raise _LocatedError(child, f"duplicate key {key_text!r}")
                 out[key_text] = self.build(value_node, child, depth + 1)
-            self.doc.positions.pop((*path, "<key>"), None)
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [
-                self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)
-            ]
-        return self._scalar(node, path)
+        return [
+            self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)
+        ]
 
     def _scalar(self, node: yaml.Node, path: FieldPath) -> Any:
         if node.tag == _STR_TAG:

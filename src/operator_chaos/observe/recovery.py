@@ -162,16 +162,51 @@ class Observer:
     def _managed_fn(self, exp: ManagedExpectation) -> Callable[[], tuple[bool, str]]:
         return lambda: self._managed_ok(exp, self.watcher.get(exp.ref), renewal=False)
 
-    async def add_probes(self, probes: Sequence[Probe]) -> list[str]:
-        """Watch and evaluate more lanes (the damage an injection made); returns lane names."""
-        await self.watcher.add([key for p in probes for key in p.watch])
+    async def add_probes(
+        self,
+        probes: Sequence[Probe],
+        *,
+        changed_ns: int | None = None,
+        kube: KubeClient | None = None,
+    ) -> list[str]:
+        """Watch and evaluate more lanes (the damage an injection made); returns lane names.
+
+        ``changed_ns``: when the tool's own write had succeeded. Damage and fault lanes start
+        broken at that moment: the write is confirmed by the API server, and an operator that
+        repairs within milliseconds must still show as impact, not as "no impact". Before the
+        first evaluation the watch catches up with the cluster (``kube``: a consistent read
+        of each watched object), so our own change is never mistaken for the state before it.
+        """
+        keys = [key for p in probes for key in p.watch]
+        await self.watcher.add(keys)
+        if kube is not None:
+            await self._catch_up(kube, [k for k in keys if isinstance(k, ResourceRef)])
         names = []
         now = time.monotonic_ns()
         for probe in probes:
             lane = self._lane(probe.name, probe.kind, self._probe_fn(probe))
+            if changed_ns is not None and probe.kind in ("damage", "fault"):
+                lane.transitions.append((changed_ns, False, "changed by the fault"))
             lane.update(now)
             names.append(lane.name)
         return names
+
+    async def _catch_up(
+        self, kube: KubeClient, refs: Sequence[ResourceRef], limit: float = 5.0
+    ) -> None:
+        """Wait (at most ``limit`` s) until the watch shows each object at least as new as a
+        consistent read of it now; resourceVersions are compared as etcd revisions."""
+        deadline = time.monotonic() + limit
+        for ref in dict.fromkeys(refs):
+            live = await kube.get_or_none(ref)
+            want = _revision(live)
+            while time.monotonic() < deadline:
+                seen = self.watcher.get(ref)
+                if (live is None and seen is None) or (
+                    live is not None and seen is not None and _revision(seen) >= want
+                ):
+                    break
+                await self.watcher.wait_change(deadline - time.monotonic())
 
     def _probe_fn(self, probe: Probe) -> Callable[[], tuple[bool, str]]:
         return lambda: probe.evaluate(self.watcher)
@@ -446,6 +481,12 @@ class Observer:
             ended_ms=self.ms(time.monotonic_ns()) or 0,
             lanes=lanes,
         )
+
+
+def _revision(obj: RawObject | None) -> int:
+    """An object's resourceVersion as a number (0 when absent or not numeric)."""
+    text = str(((obj or {}).get("metadata") or {}).get("resourceVersion") or "")
+    return int(text) if text.isdigit() else 0
 
 
 def _renew_time(obj: RawObject | None) -> str | None:

@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from operator_chaos.errors import OperatorChaosError, RevertFailed
 from operator_chaos.injection import registry
+from operator_chaos.injection.protocol import Reverted
 from operator_chaos.kube import errors as kube_errors
 from operator_chaos.kube.port import KubeClient, ResourceRef
 from operator_chaos.safety import labels, lease, ledger
@@ -127,13 +128,16 @@ async def revert_record(
     *,
     until: datetime,
     notify: Notify | None = None,
-) -> str:
+) -> Reverted:
     """Undo one recorded change, retrying through API outages until ``until``.
 
-    Raises :class:`RevertFailed` (naming the object and the last cause) when the revert could
-    not be confirmed; the caller keeps the record for ``clean``.
+    The record's payload is validated against its type's ``TypeSpec.record`` first: a payload
+    this version cannot read is refused rather than reverted with wrong data. Raises
+    :class:`RevertFailed` (naming the object and the last cause) when the revert could not
+    be confirmed; the caller keeps the record for ``clean``.
     """
     injector = registry.injector_for(record.type)
+    record.payload(injector.spec.record)
     try:
         return await with_retry(
             f"revert {record.type} on {record.target.ref}",
@@ -207,9 +211,9 @@ async def clean(
                 failures += 1
                 report.failed.append(f"{run.info.experiment}: {exc}; ledger {where} kept")
                 continue
-            report.reverted.append(f"{run.info.experiment}: {outcome}")
+            report.reverted.append(f"{run.info.experiment}: {outcome.line}")
             with contextlib.suppress(kube_errors.KubeError, OperatorChaosError):
-                await _mark_reverted(run, record, outcome, until=now + MIN_RETRY_WINDOW)
+                await _mark_reverted(run, record, outcome.line, until=now + MIN_RETRY_WINDOW)
         if failures or scanned.damaged:
             running.add(run.info.run_id)  # its lease stays with its ledger
             continue

@@ -14,10 +14,11 @@ import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from operator_chaos.api.v1alpha1 import (
     CheckRound,
+    DangerLevel,
     ExperimentEvent,
     ExperimentResult,
     ExperimentSpec,
@@ -29,6 +30,7 @@ from operator_chaos.api.v1alpha1 import (
     RecoveryOutcome,
     ResourceOutcome,
     Restoration,
+    RevertedChange,
     RevertOutcome,
     SteadyStateCheck,
     Timeline,
@@ -41,7 +43,7 @@ from operator_chaos.evaluate import verdict as judge
 from operator_chaos.evaluate.verdict import NO_IMPACT
 from operator_chaos.injection import registry
 from operator_chaos.injection.base import InjectionParams, TypeSpec
-from operator_chaos.injection.protocol import Damage, Injector, Plan, Scope
+from operator_chaos.injection.protocol import Damage, Injector, Plan, Reverted, Scope
 from operator_chaos.knowledge.model import OperatorKnowledge
 from operator_chaos.kube import errors as kube_errors
 from operator_chaos.kube.port import KubeClient, ResourceRef
@@ -53,7 +55,7 @@ from operator_chaos.observe.recovery import (
     Probe,
     Recovery,
 )
-from operator_chaos.orchestrator import checkpoints, clean, results
+from operator_chaos.orchestrator import checkpoints, clean, events, results
 from operator_chaos.orchestrator.events import Progress, ProgressSink, discard
 from operator_chaos.safety import labels, lease, ledger, policy
 from operator_chaos.safety.owner import Owner
@@ -104,6 +106,8 @@ class _Run:
     collateral: list[str] = field(default_factory=list)
     deviations: list[str] = field(default_factory=list)
     interrupted: bool = False
+    reverting: bool = False
+    """The tool has begun undoing its changes (a fault lifted now is not someone else's)."""
     error: OperatorChaosError | None = None
     fault_ns: int = 0
     since_ns: int = 0
@@ -140,9 +144,17 @@ class _Run:
             self.phases[-1] = self.phases[-1].model_copy(update={"ended_at": now})
         self.phases.append(PhaseRecord(phase=phase, started_at=now))
         self.phase = phase
-        self.sink(Progress(self.name, f"phase {phase.value}", phase))
+        self.sink(Progress(self.name, f"phase {phase.value}", phase, kind=events.PHASE))
 
-    def event(self, action: str, message: str, *, target: str = "", level: str = "info") -> None:
+    def event(
+        self,
+        action: str,
+        message: str,
+        *,
+        target: str = "",
+        level: str = "info",
+        verdict: str | None = None,
+    ) -> None:
         self.events.append(
             ExperimentEvent(
                 timestamp=datetime.now(UTC),
@@ -152,7 +164,11 @@ class _Run:
                 message=message,
             )
         )
-        self.sink(Progress(self.name, message, self.phase, level))
+        self.sink(Progress(self.name, message, self.phase, level, kind=action, verdict=verdict))
+
+    def countdown(self, kind: str, seconds: float, message: str) -> None:
+        """Tell the view a wait of ``seconds`` starts now (it counts it down)."""
+        self.sink(Progress(self.name, message, self.phase, kind=kind, countdown_s=seconds))
 
     def result(self, dry_run: bool) -> ExperimentResult:
         ended = datetime.now(UTC)
@@ -192,11 +208,11 @@ class _Run:
         )
 
 
-def resolve_namespace(loaded: LoadedExperiment, params: object) -> str | None:
+def resolve_namespace(loaded: LoadedExperiment, params: InjectionParams) -> str | None:
     """Where a namespaced fault acts: its ``namespace`` parameter, the experiment's
     metadata.namespace, else the first allowed namespace of the blast radius."""
-    explicit = getattr(params, "namespace", None)
-    if isinstance(explicit, str) and explicit:
+    explicit = params.explicit_namespace()
+    if explicit:
         return explicit
     exp = loaded.experiment
     if exp.metadata.namespace:
@@ -250,11 +266,20 @@ async def run_experiment(
     run = _Run(loaded, sink, cluster=f"{kube.server} ({kube.context})")
     try:
         await _lifecycle(kube, run, options)
+        _raise_if_cancelled()
     except asyncio.CancelledError:
         run.interrupted = True
         run.verdict = Verdict.INCONCLUSIVE
-        run.message = "interrupted; the fault was reverted"
+        reverted = tuple(run.revert.details) if run.revert else ()
+        run.message = (
+            f"interrupted; reverted: {'; '.join(reverted)}"
+            if reverted
+            else "interrupted before any change; nothing to revert"
+        )
         run.enter(Phase.ABORTED)
+        run.sink(
+            Progress(run.name, run.message, run.phase, kind=events.INTERRUPTED, reverted=reverted)
+        )
     except OperatorChaosError as exc:
         run.message = str(exc)
         run.event("error", str(exc), level="error")
@@ -305,15 +330,51 @@ def _compare_with_previous(run: _Run, last: "results.StoredRun | None") -> None:
     run.event("history", text)
 
 
+def checked(
+    loaded: LoadedExperiment, tool_namespace: str
+) -> tuple[Injector[Any], InjectionParams, DangerLevel]:
+    """The experiment's injector, typed parameters and danger, after the rules that need no
+    cluster (tool namespace, danger opt-in). Shared by ``run`` and ``preflight``."""
+    spec = loaded.experiment.spec
+    injector = registry.injector_for(spec.injection.type)
+    params = registry.parse_params(spec)
+    danger = registry.effective_danger(spec)
+    policy.check_tool_namespace(tool_namespace)
+    policy.check_danger(spec, danger)
+    return injector, params, danger
+
+
+async def plan_and_gate(
+    kube: KubeClient,
+    loaded: LoadedExperiment,
+    injector: Injector[Any],
+    params: InjectionParams,
+    *,
+    run_id: str,
+    expires_at: datetime,
+    tool_namespace: str,
+) -> tuple[Scope, Plan[Any]]:
+    """The one prepare path (``run``, ``preflight``): resolve the scope, plan (read-only)
+    and pass the plan's footprint through the safety gate. Nothing is written."""
+    spec = loaded.experiment.spec
+    scope = Scope(
+        namespace=resolve_namespace(loaded, params),
+        count=spec.injection.count,
+        run_id=run_id,
+        experiment=loaded.experiment.metadata.name,
+        expires_at=expires_at,
+    )
+    plan = await injector.plan(kube, params, scope)
+    danger = registry.effective_danger(spec)
+    await policy.gate(kube, spec, danger, plan.footprint, tool_namespace=tool_namespace)
+    return scope, plan
+
+
 async def _lifecycle(kube: KubeClient, run: _Run, options: RunOptions) -> None:
     exp = run.loaded.experiment
     spec = exp.spec
     run.enter(Phase.PENDING)
-    injector = registry.injector_for(spec.injection.type)
-    params = registry.parse_params(spec)
-    danger = registry.effective_danger(spec)
-    policy.check_tool_namespace(options.tool_namespace)
-    policy.check_danger(spec, danger)
+    injector, params, danger = checked(run.loaded, options.tool_namespace)
     dry_run = options.dry_run or spec.blast_radius.dry_run
     check_hold(options.hold, spec.injection.ttl)
     if options.sweep_stale and not dry_run:
@@ -323,16 +384,16 @@ async def _lifecycle(kube: KubeClient, run: _Run, options: RunOptions) -> None:
             run.event("clean", f"reverted a stale fault first: {line}", level="warning")
     hold = options.hold if options.hold is not None else _default_hold(params, spec.injection.ttl)
     timeout = spec.hypothesis.recovery_timeout
-    scope = Scope(
-        namespace=resolve_namespace(run.loaded, params),
-        count=spec.injection.count,
+    scope, plan = await plan_and_gate(
+        kube,
+        run.loaded,
+        injector,
+        params,
         run_id=run.run_id,
-        experiment=run.name,
         # A repair fault may stay until the recovery timeout; a condition fault for the hold.
         expires_at=datetime.now(UTC) + max(hold, timeout) + REVERT_GRACE,
+        tool_namespace=options.tool_namespace,
     )
-    plan = await injector.plan(kube, params, scope)
-    await policy.gate(kube, spec, danger, plan.footprint, tool_namespace=options.tool_namespace)
     run.model, why = choose_model(spec, injector.spec, plan, options.knowledge)
     run.injection = InjectionOutcome(
         type=spec.injection.type,
@@ -378,6 +439,7 @@ async def _lifecycle(kube: KubeClient, run: _Run, options: RunOptions) -> None:
     run_ledger: ledger.RunLedger | None = None
     try:
         await observer.start()
+        _announce_lanes(run, observer)
         run.enter(Phase.STEADY_STATE_PRE)
         run.pre = await observer.wait_steady(spec.steady_state.timeout.total_seconds())
         if not run.pre.passed:
@@ -418,7 +480,7 @@ async def _lifecycle(kube: KubeClient, run: _Run, options: RunOptions) -> None:
 
 
 def choose_model(
-    spec: ExperimentSpec, type_spec: TypeSpec, plan: Plan, knowledge: OperatorKnowledge | None
+    spec: ExperimentSpec, type_spec: TypeSpec, plan: Plan[Any], knowledge: OperatorKnowledge | None
 ) -> tuple[RecoveryModel, str]:
     """The recovery model of a run, and why: the experiment's explicit
     ``injection.recoveryModel``; else ``repair`` when the knowledge model lists the disrupted
@@ -456,17 +518,16 @@ def check_hold(hold: timedelta | None, ttl: timedelta) -> None:
 
 def _default_hold(params: InjectionParams, ttl: timedelta) -> timedelta:
     """How long the fault stays: a type's own ``duration`` parameter if set, else the ttl."""
-    duration = getattr(params, "duration", None)
-    return duration if isinstance(duration, timedelta) else ttl
+    return params.hold() or ttl
 
 
 async def _inject(
     kube: KubeClient,
     run: _Run,
-    injector: Injector,
+    injector: Injector[Any],
     params: InjectionParams,
     scope: Scope,
-    plan: Plan,
+    plan: Plan[Any],
     run_ledger: ledger.RunLedger,
     observer: Observer,
 ) -> list[tuple[str, Damage]]:
@@ -481,6 +542,7 @@ async def _inject(
     injected_at = datetime.now(UTC)
     for line in await injector.inject(kube, params, scope, plan, run_ledger):
         run.event("inject", line)
+    changed_ns = time.monotonic_ns()
     run.injection = run.injection.model_copy(update={"injected_at": injected_at})
     damage = [d for record in run_ledger.records.values() for d in injector.damage(record)]
     repair = run.model is RecoveryModel.REPAIR
@@ -493,7 +555,7 @@ async def _inject(
         )
         for d in damage
     ]
-    names = await observer.add_probes(probes)
+    names = await observer.add_probes(probes, changed_ns=changed_ns, kube=kube)
     if repair and not any(d.role == "fault" for d in damage):
         raise OperatorChaosError(
             f"{injector.spec.injection_type} cannot be judged as a repair fault here: it does"
@@ -529,8 +591,8 @@ async def _await_repair(
     run.enter(Phase.OBSERVING)
     await checkpoints.reach("observing")
     timeout = spec.hypothesis.recovery_timeout.total_seconds()
-    run.sink(
-        Progress(run.name, f"waiting up to {timeout:g}s for the operator to repair", run.phase)
+    run.countdown(
+        events.RECOVERY, timeout, f"waiting up to {timeout:g}s for the operator to repair"
     )
     lanes = [name for name, d in damage if d.role == "fault"]
     invariants = [name for name, d in damage if d.role == "invariant"]
@@ -551,6 +613,7 @@ async def _await_repair(
             _restored(run, d, "operator", at, "seen in a watch event")
     run.enter(Phase.REVERTING)
     await _revert_remaining(kube, run, run_ledger)  # for repaired fields: a no-op, "already"
+    _raise_if_cancelled()
     if len(repaired) == len(lanes):
         return
     restored_ns = observer.mark("restored_by_tool")
@@ -585,6 +648,33 @@ def _restored(run: _Run, d: Damage, by: Restorer, at_ms: int | None, detail: str
     )
 
 
+def _announce_lanes(run: _Run, observer: Observer) -> None:
+    """Tell the live view, as watch events arrive, when something watched breaks after the
+    injection (impact seen), comes back, or when the operator repairs the damage."""
+    inner = observer.watcher.on_change
+    seen: dict[str, int] = {}
+
+    def on_change(at_ns: int) -> None:
+        if inner is not None:
+            inner(at_ns)
+        for name, lane in observer.lanes.items():
+            new = lane.transitions[seen.get(name, 0) :]
+            seen[name] = len(lane.transitions)
+            for at, ok, detail in new:
+                if not run.fault_ns or at < run.fault_ns:
+                    continue
+                why = f" ({detail})" if detail else ""
+                if lane.kind == "damage" and ok and not run.reverting:
+                    run.event("repaired", f"repaired by the operator: {name}{why}")
+                elif lane.kind == "fault" and ok and not run.reverting:
+                    run.event("undone", f"undone by someone else during the hold: {name}{why}")
+                elif lane.kind in ("check", "managed"):
+                    state = "back" if ok else "impact seen"
+                    run.event("impact", f"{state}: {lane.kind} {name}{why}")
+
+    observer.watcher.on_change = on_change
+
+
 def _last_detail(observer: Observer, lane: str) -> str:
     return observer.lanes[lane].transitions[-1][2]
 
@@ -610,12 +700,14 @@ async def _hold_and_lift(
     assert run.injection is not None
     run.enter(Phase.HOLDING)
     await checkpoints.reach("holding")
-    run.sink(Progress(run.name, f"holding the fault for {hold.total_seconds():g}s", run.phase))
+    seconds = hold.total_seconds()
+    run.countdown(events.HOLD, seconds, f"holding the fault for {seconds:g}s")
     await asyncio.sleep(hold.total_seconds())
     run.injection = run.injection.model_copy(update={"hold_ms": int(hold.total_seconds() * 1000)})
     run.enter(Phase.REVERTING)
     undone_before = {n for n, d in damage if d.role == "fault" and observer.lane_ok(n)}
     await _revert_remaining(kube, run, run_ledger)
+    _raise_if_cancelled()
     run.since_ns = observer.mark("lifted")
     observer.mark_baseline()
     lifted_ms = (run.since_ns - run.fault_ns) // NS_PER_MS
@@ -638,6 +730,9 @@ async def _hold_and_lift(
     await checkpoints.reach("observing")
     spec = run.loaded.experiment.spec
     timeout = spec.hypothesis.recovery_timeout.total_seconds()
+    run.countdown(
+        events.RECOVERY, timeout, f"waiting up to {timeout:g}s for the operator to resume"
+    )
     run.recovery_found = await observer.wait_recovered(
         run.since_ns,
         run.fault_ns,
@@ -712,7 +807,9 @@ async def _judge(
     run.verdict = verdict.verdict
     run.message = verdict.message
     run.deviations = list(verdict.deviations)
-    run.event("verdict", f"{verdict.verdict.value}: {verdict.message}")
+    run.event(
+        events.VERDICT, f"{verdict.verdict.value}: {verdict.message}", verdict=verdict.verdict.value
+    )
     run.enter(Phase.COMPLETE)
 
 
@@ -728,25 +825,27 @@ async def _revert_remaining(kube: KubeClient, run: _Run, run_ledger: ledger.RunL
     (exit 7) is raised.
     """
 
+    run.reverting = True
+
     def warn(message: str) -> None:
         run.event("revert", message, level="warning")
 
     async def read_live() -> tuple[bool | None, dict[str, ledger.RollbackRecord]]:
-        """Whether the ConfigMap exists (None: unknown) and its valid records."""
+        """Whether the ledger exists (None: unknown) and its valid records (the ConfigMap
+        and the Secret ledger merged)."""
         where = f"{run_ledger.namespace}/{run_ledger.name}"
         try:
-            current = await kube.get_or_none(run_ledger.ref)
+            scanned = await run_ledger.fetch()
         except kube_errors.KubeError as exc:
             warn(f"cannot read rollback ledger {where} ({exc}): reverting from this run's copy")
             return None, {}
-        if current is None:
+        if scanned is None:
             if any(r.state != "reverted" for r in run_ledger.records.values()):
                 warn(
                     f"rollback ledger {where} is gone (deleted during the run):"
                     " reverting from this run's own copy of its records"
                 )
             return False, {}
-        scanned = ledger.RunLedger.scan(kube, current)
         for problem in scanned.damaged:
             warn(f"{problem}: using this run's own copy of the record instead")
         return True, dict(scanned.ledger.records) if scanned.ledger else {}
@@ -770,8 +869,8 @@ async def _revert_remaining(kube: KubeClient, run: _Run, run_ledger: ledger.RunL
             warn(f"reverted, but could not mark record {record.id} in the ledger: {exc}")
         return True if live is None else live
 
-    async def revert_all() -> tuple[list[str], list[str]]:
-        done: list[str] = []
+    async def revert_all() -> tuple[list[Reverted | str], list[str]]:
+        done: list[Reverted | str] = []
         failed: list[str] = []
         if run_ledger.deleted and all(r.state == "reverted" for r in run_ledger.records.values()):
             return done, failed  # reverted and cleaned up already (the `finally` after a revert)
@@ -797,7 +896,7 @@ async def _revert_remaining(kube: KubeClient, run: _Run, run_ledger: ledger.RunL
                 failed.append(str(exc))
                 continue
             done.append(outcome)
-            live = await mark(live, record, outcome)
+            live = await mark(live, record, outcome.line)
         if failed:
             run_ledger.revert_failed = True
             if live is False:
@@ -815,20 +914,39 @@ async def _revert_remaining(kube: KubeClient, run: _Run, run_ledger: ledger.RunL
     except (kube_errors.KubeError, OperatorChaosError) as exc:
         outcomes, failures = [], [str(exc)]
     if outcomes:
-        previous = run.revert.details if run.revert else []
-        run.revert = RevertOutcome(reverted=not failures, details=[*previous, *outcomes])
-        for line in outcomes:
+        lines = [o.line if isinstance(o, Reverted) else o for o in outcomes]
+        changes = [
+            RevertedChange(target=o.target, field=o.field, action=o.action.value, detail=o.detail)
+            for o in outcomes
+            if isinstance(o, Reverted)
+        ]
+        previous = run.revert if run.revert else RevertOutcome(reverted=True)
+        run.revert = RevertOutcome(
+            reverted=not failures,
+            details=[*previous.details, *lines],
+            changes=[*previous.changes, *changes],
+        )
+        for line in lines:
             run.event("revert", line)
     if failures:
         cause = "; ".join(failures)
         details = run.revert.details if run.revert else []
-        run.revert = RevertOutcome(reverted=False, details=details, error=cause)
+        changes = run.revert.changes if run.revert else []
+        run.revert = RevertOutcome(reverted=False, details=details, changes=changes, error=cause)
         run.verdict = Verdict.INCONCLUSIVE
         run.event("revert", f"REVERT FAILED: {cause}; run `operator-chaos clean`", level="error")
         raise RevertFailed(
             f"could not revert {run.name}: {cause}; the rollback record stays in ConfigMap"
             f" {run_ledger.namespace}/{run_ledger.name}: run `operator-chaos clean`"
         )
+
+
+def _raise_if_cancelled() -> None:
+    """A Ctrl-C that arrived during a shielded revert was held back until the revert
+    finished; deliver it now, so the run ends interrupted (not judged, not stored)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def _shielded(coro: Awaitable[T]) -> T:

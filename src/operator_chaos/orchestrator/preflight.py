@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from operator_chaos.api.v1alpha1 import InjectionType
 from operator_chaos.errors import OperatorChaosError
 from operator_chaos.injection import registry
-from operator_chaos.injection.protocol import Scope
 from operator_chaos.kube import errors as kube_errors
 from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
 from operator_chaos.load.experiments import LoadedExperiment
 from operator_chaos.observe import checks as check_eval
-from operator_chaos.orchestrator.lifecycle import resolve_namespace
+from operator_chaos.orchestrator.lifecycle import checked, plan_and_gate
 from operator_chaos.safety import policy
 
 RBAC = "rbac.authorization.k8s.io"
@@ -104,38 +105,42 @@ def tool_permissions(tool_namespace: str, *, secrets: bool = False) -> list[Perm
 
 def fault_permissions(
     injection_type: InjectionType,
-    params: object,
+    params: BaseModel,
     targets: Sequence[tuple[ResourceRef, str, str]],
     namespace: str | None,
 ) -> list[Permission]:
     """What one fault does to its targets (``(ref, group, plural)`` each), in ``namespace``.
 
-    The gate reads every target (``get``); the rest is what the type's plan, inject, confirm
-    and revert call. RBAC's own rule for bindings and roles is :func:`rbac_permission`.
+    The gate reads every target (``get``); the rest is the type's declared ``access``
+    (:class:`~operator_chaos.injection.base.Access`): no per-type code here. RBAC's own rule
+    for bindings and roles is :func:`rbac_permission`.
     """
-    t = InjectionType
+    spec = registry.spec_for(injection_type)
+    why = str(injection_type)
     found: list[Permission] = []
-
-    def add(verbs: Iterable[str], group: str, resource: str, ns: str | None, why: str) -> None:
-        found.extend(Permission(v, group, resource, ns, why=why) for v in verbs)
-
-    per_target: dict[InjectionType, tuple[str, ...]] = {
-        t.POD_KILL: ("get", "delete"),
-        t.NETWORK_PARTITION: ("get", "create", "delete"),
-        t.FINALIZER_BLOCK: ("get", "patch"),
-        t.RBAC_REVOKE: ("get", "patch"),
-        t.WEBHOOK_DISRUPT: ("get", "list", "patch"),
-    }
-    verbs = per_target.get(injection_type, ("get", "patch"))  # the FieldFault types
-    if injection_type is t.FINALIZER_BLOCK and getattr(params, "delete_after_inject", False):
-        verbs = (*verbs, "delete")
     for ref, group, plural in targets:
-        add(verbs, group, plural, ref.namespace, str(injection_type))
-    if injection_type in (t.POD_KILL, t.NETWORK_PARTITION) and namespace:
-        add(("list",), "", "pods", namespace, f"{injection_type} selects pods")
-    if injection_type is t.RBAC_REVOKE:
-        add(("get",), RBAC, "clusterroles", None, "RBACRevoke reads the bound role")
-        add(("create",), "authorization.k8s.io", "subjectaccessreviews", None, "confirm")
+        found.append(Permission("get", group, plural, ref.namespace, why=why))
+    for access in spec.access:
+        if not access.applies(params):
+            continue
+        reason = access.why or why
+        if access.on == "target":
+            found.extend(
+                Permission(verb, group, plural, ref.namespace, why=reason)
+                for ref, group, plural in targets
+                for verb in access.verbs
+            )
+        elif access.on == "namespace":
+            if namespace:
+                found.extend(
+                    Permission(verb, access.group, access.resource, namespace, why=reason)
+                    for verb in access.verbs
+                )
+        else:
+            found.extend(
+                Permission(verb, access.group, access.resource, None, why=reason)
+                for verb in access.verbs
+            )
     return sorted(set(found), key=lambda p: (p.group, p.resource, p.namespace or "", p.verb))
 
 
@@ -259,9 +264,12 @@ async def preflight(
 def _stores_secrets(items: Sequence[LoadedExperiment]) -> bool:
     """Whether some fault backs up Secret data (kept in Secret-backed records)."""
     for item in items:
-        params = item.experiment.spec.injection.parameters or {}
-        if str(params.get("resourceType", "")) == "Secret":
+        injection = item.experiment.spec.injection
+        params = injection.parameters or {}
+        if str(params.get("resourceType", "")) == "Secret" or injection.type == "SecretDeletion":
             return True
+        if str(params.get("kind", "")) == "Secret" and str(params.get("apiVersion")) == "v1":
+            return True  # ResourceDeletion of a Secret
     return False
 
 
@@ -303,18 +311,17 @@ async def _experiment(
         except kube_errors.KubeError as exc:
             report.findings.append(Finding(False, f"{name}: {ref} readable", str(exc)))
     try:
-        injector = registry.injector_for(exp.spec.injection.type)
-        params = registry.parse_params(exp.spec)
-        namespace = resolve_namespace(item, params)
-        scope = Scope(namespace, exp.spec.injection.count, "preflight", name, datetime.now(UTC))
-        plan = await injector.plan(kube, params, scope)
-        await policy.gate(
+        injector, params, _ = checked(item, tool_namespace)
+        scope, plan = await plan_and_gate(
             kube,
-            exp.spec,
-            registry.effective_danger(exp.spec),
-            plan.footprint,
+            item,
+            injector,
+            params,
+            run_id="preflight",
+            expires_at=datetime.now(UTC),
             tool_namespace=tool_namespace,
         )
+        namespace = scope.namespace
         targets = ", ".join(str(t) for t in plan.footprint.targets) or "none"
         report.findings.append(
             Finding(True, f"{name}: targets resolved and within blast radius", targets)

@@ -109,10 +109,14 @@ def spec_hash(experiment: ChaosExperiment) -> str:
     """A short hash of what the experiment does, after ``--set`` overrides.
 
     Defaults are left out (so a new optional field in a later version does not split the
-    history) and so is the hypothesis prose (rewording it changes nothing that runs).
+    history) and so is the hypothesis prose (rewording it changes nothing that runs). The
+    namespace the faults act in (``metadata.namespace``, or ``-n``) is part of it when set:
+    the same experiment against another namespace is another history.
     """
     spec = experiment.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     spec.get("hypothesis", {}).pop("description", None)
+    if experiment.metadata.namespace:
+        spec = {"metadata.namespace": experiment.metadata.namespace, "spec": spec}
     canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:HASH_LENGTH]
 

@@ -26,7 +26,7 @@ from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec
 from operator_chaos.errors import SafetyViolation
 from operator_chaos.kube import errors as kube_errors
 from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
-from operator_chaos.safety import labels
+from operator_chaos.safety import danger, labels
 
 PROTECTED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "default"})
 PROTECTED_NAMESPACE_PREFIXES = ("openshift-",)
@@ -81,9 +81,9 @@ def check_tool_namespace(tool_namespace: str) -> None:
         )
 
 
-def check_danger(spec: ExperimentSpec, danger: DangerLevel) -> None:
-    """High danger needs ``blastRadius.allowDangerous: true``."""
-    if danger is DangerLevel.HIGH and not spec.blast_radius.allow_dangerous:
+def check_danger(spec: ExperimentSpec, level: DangerLevel) -> None:
+    """High danger needs ``blastRadius.allowDangerous: true`` (the rule: :mod:`danger`)."""
+    if danger.needs_opt_in(level, spec.blast_radius.allow_dangerous):
         raise SafetyViolation(
             f"{spec.injection.type} is high danger: set spec.blastRadius.allowDangerous: true"
             " to run it (or choose a less dangerous injection)"

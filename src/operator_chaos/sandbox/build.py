@@ -4,20 +4,33 @@ Each target is a small Go module under ``gomod/`` whose go.mod/go.sum pin every 
 Kubernetes' own go.mod replaces its staging modules with local paths, so it cannot be
 ``go install``-ed directly; our wrapper module requires it and maps each staging module to
 its published version instead.
+
+Scenario operators' Go binaries (:mod:`scenario`) are built by the same code. Every build
+holds one lock on the cache (a second build waits and says for whom), prints a heartbeat with
+the elapsed time and the package being compiled at least every ``HEARTBEAT`` seconds, and
+records each piece's cold build time (printed at the end of ``sandbox build``).
 """
 
+import contextlib
+import fcntl
+import hashlib
+import json
 import os
 import shutil
 import subprocess
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from operator_chaos.errors import OperatorChaosError
 from operator_chaos.sandbox import versions
 
 Progress = Callable[[str], None]
+HEARTBEAT = 20.0
+LOCK_FILE = "build.lock"
+TIMES_FILE = "build-times.json"
 
 
 class BuildError(OperatorChaosError):
@@ -34,6 +47,10 @@ class Target:
     outputs: tuple[str, ...]
     ldflags: str
     bin_dir: Callable[[], Path]
+    source: Path | None = None
+    """The Go module directory to build in (default: ``gomod/<module>``)."""
+    generated: dict[str, str] = field(default_factory=dict)
+    """Files to write into the work directory instead of copying ``source`` (file -> text)."""
 
 
 def _k8s_ldflags() -> str:
@@ -69,14 +86,6 @@ TARGETS = (
         _k8s_ldflags(),
         versions.k8s_bin_dir,
     ),
-    Target(
-        "training-operator",
-        "training-operator",
-        (".",),
-        ("training-operator",),
-        "-s -w",
-        lambda: versions.operator_dir() / "bin",
-    ),
 )
 
 
@@ -104,15 +113,140 @@ def _go() -> str:
 def build_all(progress: Progress = print, *, force: bool = False) -> float:
     """Build every missing target; return the wall time in seconds."""
     started = time.monotonic()
-    todo = list(TARGETS) if force else missing()
-    if not todo:
-        progress(f"control plane {versions.K8S_VERSION}: cached in {versions.k8s_bin_dir()}")
-    else:
-        go = _go()
-        for n, target in enumerate(todo, 1):
-            _build_one(go, target, f"[{n}/{len(todo)}]", progress)
-    _copy_operator_manifests(progress)
+    with cache_lock(progress, "sandbox build"):
+        todo = list(TARGETS) if force else missing()
+        if not todo:
+            progress(f"control plane {versions.K8S_VERSION}: cached in {versions.k8s_bin_dir()}")
+        else:
+            go = _go()
+            for n, target in enumerate(todo, 1):
+                _build_one(go, target, f"[{n}/{len(todo)}]", progress)
     return time.monotonic() - started
+
+
+def cold_times(names: list[str]) -> str:
+    """One line: how long each piece took to build from cold (as recorded when it was built)."""
+    times = _read_times()
+    pieces = [
+        f"{n} {_fmt(times[n]) if n in times else 'not recorded (built earlier)'}" for n in names
+    ]
+    return "cold build time per piece: " + ", ".join(pieces)
+
+
+def ensure(target: Target, progress: Progress = print) -> Path:
+    """Build one target (e.g. a scenario's operator) unless cached; return its binary."""
+    binary = target.bin_dir() / target.outputs[0]
+    stamp = target.bin_dir() / f".{target.outputs[0]}.inputs"
+    digest = _inputs_digest(target)
+    if binary.is_file() and (not stamp.is_file() or stamp.read_text() == digest):
+        stamp.write_text(digest)  # a binary built before stamps existed is trusted once
+        return binary
+    with cache_lock(progress, f"building {target.name}"):
+        if not (binary.is_file() and stamp.is_file() and stamp.read_text() == digest):
+            _build_one(_go(), target, "[1/1]", progress)
+            stamp.write_text(digest)
+    return binary
+
+
+def _inputs_digest(target: Target) -> str:
+    h = hashlib.sha256(target.ldflags.encode())
+    for name, text in sorted(target.generated.items()):
+        h.update(name.encode() + text.encode())
+    source = target.source or versions.GOMOD_DIR / target.module
+    if source.is_dir():
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                h.update(str(path.relative_to(source)).encode() + path.read_bytes())
+    h.update(" ".join(target.packages).encode())
+    return h.hexdigest()
+
+
+def _fmt(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _read_times() -> dict[str, float]:
+    try:
+        data = json.loads((versions.cache_root() / TIMES_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _record_time(name: str, seconds: float) -> None:
+    times = _read_times()
+    times[name] = round(seconds, 1)
+    path = versions.cache_root() / TIMES_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(times, indent=2))
+    tmp.replace(path)
+
+
+@contextlib.contextmanager
+def cache_lock(progress: Progress, what: str, *, poll: float = 0.5) -> Iterator[None]:
+    """Hold the build cache lock; while another process holds it, wait and say who.
+
+    ``flock`` on ``<cache>/build.lock`` (released by the kernel if the holder dies); the
+    holder writes its pid, start time and task into the file so a waiter can name it.
+    Re-entrant within one process (a scenario build inside ``sandbox up``)."""
+    if getattr(_held, "depth", 0):
+        _held.depth += 1
+        try:
+            yield
+        finally:
+            _held.depth -= 1
+        return
+    root = versions.cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / LOCK_FILE
+    with path.open("a+") as handle:
+        first: float | None = None
+        said: float | None = None
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                now = time.monotonic()
+                first = now if first is None else first
+                if said is None or now - said >= HEARTBEAT:
+                    progress(
+                        f"waiting for the build cache lock ({path}): {_holder(path)};"
+                        f" waited {_fmt(now - first)} so far"
+                    )
+                    said = now
+                time.sleep(poll)
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(
+                json.dumps({"pid": os.getpid(), "since": time.time(), "what": what}) + "\n"
+            )
+            handle.flush()
+            _held.depth = 1
+            yield
+        finally:
+            _held.depth = 0
+            with contextlib.suppress(OSError):
+                handle.seek(0)
+                handle.truncate()
+                handle.flush()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_held = threading.local()
+
+
+def _holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError):
+        info = {}
+    if not info:
+        return "held by another process"
+    since = time.strftime("%H:%M:%S", time.localtime(float(info.get("since", 0))))
+    return f"held by pid {info.get('pid')} since {since} ({info.get('what', 'a build')})"
 
 
 def _build_one(go: str, target: Target, step: str, progress: Progress) -> None:
@@ -126,67 +260,72 @@ def _build_one(go: str, target: Target, step: str, progress: Progress) -> None:
     work = versions.cache_root() / "gomod" / target.module
     if work.exists():
         shutil.rmtree(work)
-    shutil.copytree(versions.GOMOD_DIR / target.module, work)
+    if target.generated:
+        work.mkdir(parents=True)
+        for name, text in target.generated.items():
+            (work / name).write_text(text)
+    else:
+        shutil.copytree(target.source or versions.GOMOD_DIR / target.module, work)
     out = str(bin_dir / target.outputs[0]) if len(target.packages) == 1 else f"{bin_dir}/"
-    cmd = [go, "build", "-trimpath", "-ldflags", target.ldflags, "-o", out, *target.packages]
+    cmd = [go, "build", "-v", "-trimpath", "-ldflags", target.ldflags, "-o", out]
+    cmd += list(target.packages)
     progress(f"{step} building {target.name} (first time only; log: {log_path}) ...")
     t0 = time.monotonic()
     with log_path.open("w") as log:
         log.write(" ".join(cmd) + "\n")
         log.flush()
-        result = subprocess.run(
-            cmd, cwd=work, env=_go_env(), stdout=log, stderr=subprocess.STDOUT, check=False
-        )
-    if result.returncode != 0:
-        raise BuildError(
-            f"building {target.name} failed (exit {result.returncode}); see {log_path}"
-        )
-    progress(f"{step} built {target.name} in {time.monotonic() - t0:.0f}s")
+        proc = subprocess.Popen(cmd, cwd=work, env=_go_env(), stdout=log, stderr=subprocess.STDOUT)
+        while True:
+            try:
+                code = proc.wait(timeout=HEARTBEAT)
+                break
+            except subprocess.TimeoutExpired:
+                progress(
+                    f"{step} building {target.name}: {_fmt(time.monotonic() - t0)} elapsed;"
+                    f" {_last_package(log_path)}"
+                )
+    if code != 0:
+        raise BuildError(f"building {target.name} failed (exit {code}); see {log_path}")
+    seconds = time.monotonic() - t0
+    _record_time(target.name, seconds)
+    progress(f"{step} built {target.name} in {_fmt(seconds)}")
 
 
-def _copy_operator_manifests(progress: Progress) -> None:
-    """Keep the upstream PyTorchJob CRD and ClusterRole next to the operator binary."""
-    dest = versions.operator_dir() / "manifests"
-    wanted = ("kubeflow.org_pytorchjobs.yaml", "role.yaml")
-    if all((dest / w).is_file() for w in wanted):
-        return
-    work = versions.cache_root() / "gomod" / "training-operator"
+def _last_package(log_path: Path) -> str:
+    """What ``go build -v`` compiled last (its log lists packages as they are built)."""
+    try:
+        with log_path.open("rb") as fh:
+            fh.seek(max(0, log_path.stat().st_size - 4096))
+            lines = [ln for ln in fh.read().decode(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        lines = []
+    if len(lines) <= 1:
+        return "resolving and downloading modules"
+    return f"compiling {lines[-1].strip()[:120]}"
+
+
+def module_source(target: Target, module: str, version: str) -> Path:
+    """The directory of ``module@version``'s source in the module cache (downloaded through
+    the module proxy, verified by the target's go.sum)."""
+    work = versions.cache_root() / "gomod" / target.module
     if not work.exists():
-        shutil.copytree(versions.GOMOD_DIR / "training-operator", work)
-    cmd = [
-        _go(),
-        "list",
-        "-m",
-        "-f",
-        "{{.Dir}}",
-        f"github.com/kubeflow/training-operator@{versions.TRAINING_OPERATOR_VERSION}",
-    ]
+        if target.generated:
+            work.mkdir(parents=True)
+            for name, text in target.generated.items():
+                (work / name).write_text(text)
+        else:
+            shutil.copytree(target.source or versions.GOMOD_DIR / target.module, work)
+    cmd = [_go(), "mod", "download", "-json", f"{module}@{version}"]
     result = subprocess.run(
         cmd, cwd=work, env=_go_env(), capture_output=True, text=True, check=False
     )
-    src = Path(result.stdout.strip())
-    if result.returncode != 0 or not src.is_dir():
-        subprocess.run(
-            [
-                _go(),
-                "mod",
-                "download",
-                f"github.com/kubeflow/training-operator@{versions.TRAINING_OPERATOR_VERSION}",
-            ],
-            cwd=work,
-            env=_go_env(),
-            capture_output=True,
-            check=False,
-        )
-        result = subprocess.run(
-            cmd, cwd=work, env=_go_env(), capture_output=True, text=True, check=False
-        )
-        src = Path(result.stdout.strip())
-    if not src.is_dir():
+    try:
+        src = Path(json.loads(result.stdout).get("Dir", ""))
+    except ValueError:
+        src = Path()
+    if result.returncode != 0 or not src.is_dir() or src == Path():
+        detail = (result.stderr or result.stdout).strip().splitlines()
         raise BuildError(
-            f"cannot locate the training-operator module source: {result.stderr.strip()}"
+            f"cannot get the source of {module}@{version}: {detail[-1] if detail else 'no dir'}"
         )
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src / "manifests/base/crds/kubeflow.org_pytorchjobs.yaml", dest / wanted[0])
-    shutil.copyfile(src / "manifests/base/rbac/role.yaml", dest / wanted[1])
-    progress(f"copied training-operator manifests to {dest}")
+    return src

@@ -22,12 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from operator_chaos.errors import OperatorChaosError
-from operator_chaos.sandbox import build, pki, ports, processes, versions
+from operator_chaos.sandbox import build, egress, pki, ports, processes, versions
 
 Progress = Callable[[str], None]
 SERVICE_CIDR = "10.96.0.0/16"  # fake; nothing ever dials it
 POD_CIDR = "10.244.0.1/24"  # fake; kwok hands these out to pods
 NODE_NAME = "kwok-node-0"
+AGENT_NODE = "sandbox-agent"
+"""The node whose kubelet is the agent: scenario operators' pods run there (see agent.py)."""
+AGENT_TAINT = "operator-chaos.io/agent"
+AGENT_NODE_LABEL = "operator-chaos.io/node"
 COMPONENTS = (
     "etcd",
     "kube-apiserver",
@@ -193,19 +197,13 @@ class Sandbox:
             )
         os.kill(agent.pid, signal.SIGHUP)
 
-    def install_scenario(self, name: str, progress: Progress = print) -> float:
-        """Install a named scenario; return the seconds it took."""
-        from operator_chaos.kube import client as kube_client
-        from operator_chaos.sandbox import scenarios
+    def install_scenario(self, name_or_path: str, progress: Progress = print) -> float:
+        """Install a scenario (a shipped name or a scenario file); return the seconds it took."""
+        from operator_chaos.sandbox import install, scenario
 
-        install = scenarios.installer(name)
+        loaded = scenario.load(name_or_path)
         started = time.monotonic()
-
-        async def run() -> None:
-            async with kube_client.connect(str(self.kubeconfig)) as kube:
-                await install(self, kube, progress)
-
-        asyncio.run(run())
+        asyncio.run(install.install(self, loaded, progress))
         return time.monotonic() - started
 
     def _end_leftovers(self) -> list[str]:
@@ -295,6 +293,9 @@ class Sandbox:
                 "--endpoint-reconciler-type=none",
                 "--allow-privileged=true",
                 "--enable-priority-and-fairness=false",
+                # Service webhooks (and other `cluster` traffic) go through the agent's
+                # CONNECT proxy on a Unix socket: see egress.py.
+                f"--egress-selector-config-file={egress.write_selector_config(self.dir)}",
                 "--profiling=false",
                 "--v=1",
             ],
@@ -371,6 +372,8 @@ class Sandbox:
                 )
 
             await wait.wait_for(kube, "v1", "Node", NODE_NAME, None, schedulable, timeout=90)
+            # The agent registers its node itself, as a kubelet does.
+            await wait.wait_for(kube, "v1", "Node", AGENT_NODE, None, schedulable, timeout=90)
             await wait.wait_for(
                 kube,
                 "v1",
@@ -472,5 +475,27 @@ def fake_node(name: str) -> dict[str, Any]:
         "status": {
             "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110"},
             "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"},
+        },
+    }
+
+
+def agent_node() -> dict[str, Any]:
+    """The node the agent is kubelet of: tainted, so only scenario operators' pods (which the
+    installer makes tolerate it and select it) land there; kwok does not manage it."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": AGENT_NODE,
+            "labels": {
+                "kubernetes.io/hostname": AGENT_NODE,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                AGENT_NODE_LABEL: "agent",
+            },
+        },
+        "spec": {
+            "podCIDR": "10.244.1.0/24",
+            "taints": [{"key": AGENT_TAINT, "value": "agent", "effect": "NoSchedule"}],
         },
     }

@@ -6,7 +6,6 @@ from pathlib import Path
 K8S_VERSION = "v1.33.13"
 ETCD_VERSION = "v3.5.21"
 KWOK_VERSION = "v0.7.0"
-TRAINING_OPERATOR_VERSION = "v1.9.0"
 
 GOMOD_DIR = Path(__file__).parent / "gomod"
 """Go modules (go.mod + go.sum committed) that pin every binary we build."""
@@ -21,11 +20,6 @@ def cache_root() -> Path:
 def k8s_bin_dir() -> Path:
     """Where etcd, kube-*, kubectl and kwok live."""
     return cache_root() / f"k8s-{K8S_VERSION}" / "bin"
-
-
-def operator_dir() -> Path:
-    """Where the training-operator binary and its upstream manifests live."""
-    return cache_root() / f"training-operator-{TRAINING_OPERATOR_VERSION}"
 
 
 def sandboxes_dir() -> Path:

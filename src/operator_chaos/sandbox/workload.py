@@ -1,28 +1,38 @@
-"""What the agent runs for a pod: a real process bound to pods matching a label selector.
+"""What the agent runs for a pod: the contract between the scenario installer and the agent.
 
-A scenario writes one ``workloads/<name>.json`` per operator into the sandbox directory and
-signals the agent (SIGHUP). The spec is the contract between the two; both sides use it.
+The installer writes one ``workloads/<name>.json`` per scenario operator into the sandbox
+directory and signals the agent (SIGHUP). The agent runs ``program + args`` (placeholders
+expanded per pod) for every pod of the Deployment that lands on its node, when the pod's image
+is one of ``images`` and its command is ``command`` (or absent).
 """
 
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
 class WorkloadSpec:
-    """One operator process tied to a Deployment's pod."""
+    """One scenario operator as the agent sees it."""
 
     name: str
+    scenario: str
     namespace: str
+    deployment: str
     selector: dict[str, str]
-    service_account: str
-    command: list[str]
+    container: str
+    images: list[str]
+    command: list[str] | None
+    program: list[str]
+    args: list[str]
+    cert_dir: str
     api_proxy_port: int
-    webhook_proxy_port: int | None = None
-    webhook_port: int | None = None
-    readyz_port: int | None = None
+    relays: dict[str, int] = field(default_factory=dict)
+    """A stable loopback port per ``{port:NAME}``, relayed to the serving pod's own port."""
     env: dict[str, str] = field(default_factory=dict)
+    readiness: dict[str, str] | None = None
+    webhook_port: str | None = None
 
     def save(self, directory: Path) -> Path:
         """Write ``<directory>/<name>.json`` atomically."""
@@ -36,12 +46,21 @@ class WorkloadSpec:
     @classmethod
     def load(cls, path: Path) -> "WorkloadSpec":
         """Read one spec file."""
-        return cls(**json.loads(path.read_text()))
+        data: dict[str, Any] = json.loads(path.read_text())
+        return cls(**data)
 
     @property
     def label_selector(self) -> str:
         """The selector as a Kubernetes label-selector string."""
         return ",".join(f"{k}={v}" for k, v in sorted(self.selector.items()))
+
+    def matches(self, pod: dict[str, Any]) -> bool:
+        """True when ``pod`` belongs to this operator's Deployment."""
+        meta = pod.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        return meta.get("namespace") == self.namespace and all(
+            labels.get(k) == v for k, v in self.selector.items()
+        )
 
 
 def workloads_dir(sandbox_dir: Path) -> Path:

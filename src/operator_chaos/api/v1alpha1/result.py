@@ -55,11 +55,24 @@ class InjectionOutcome(ApiModel):
     confirmations: list[str] = Field(default_factory=list)
 
 
+class RevertedChange(ApiModel):
+    """What one revert found and did (facts; ``detail`` never holds a Secret value)."""
+
+    target: str
+    field: str = ""
+    action: Literal["restored", "already", "left", "gone", "replaced", "removed", "recreated"]
+    """restored/removed/recreated: the tool changed the cluster back; already: it was back
+    before the revert (repaired); left: changed by someone since, kept; gone/replaced: the
+    object is gone or is another object now."""
+    detail: str = ""
+
+
 class RevertOutcome(ApiModel):
     """How the fault was undone."""
 
     reverted: bool
     details: list[str] = Field(default_factory=list)
+    changes: list[RevertedChange] = Field(default_factory=list)
     error: str = ""
 
 

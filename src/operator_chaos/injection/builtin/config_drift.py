@@ -103,31 +103,34 @@ SPEC = TypeSpec(
     danger=DangerLevel.MEDIUM,
     params=Params,
     summary="Overwrite one key of a ConfigMap or Secret.",
+    record=fieldswap.FieldRecord,
+    example=lambda component, namespace: {
+        "name": f"{component}-config",
+        "key": "config.yaml",
+        "value": "{}",
+    },
 )
 
 
-class ConfigDrift(fieldswap.FieldFault):
+class ConfigDrift(fieldswap.FieldFault[Params]):
     """Overwrites one data key of a ConfigMap or Secret; revert restores it (or removes it)."""
 
     spec = SPEC
 
     async def target(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope
+        self, kube: KubeClient, params: Params, scope: Scope
     ) -> tuple[ResourceRef, RawObject]:
-        assert isinstance(params, Params)
         namespace = params.namespace or targets.need_namespace(scope, "ConfigDrift")
         return await targets.locate(kube, "v1", params.resource_type.value, params.name, namespace)
 
-    def field_path(self, params: InjectionParams) -> tuple[str, ...]:
-        assert isinstance(params, Params)
+    def field_path(self, params: Params) -> tuple[str, ...]:
         return ("data", params.key)
 
-    def new_value(self, params: InjectionParams) -> str:
+    def new_value(self, params: Params) -> str:
         """Secrets hold base64 in ``data``; ConfigMaps hold the text itself."""
-        assert isinstance(params, Params)
         if params.resource_type is ResourceType.SECRET:
             return base64.b64encode(params.value.encode()).decode()
         return params.value
 
 
-INJECTOR: Injector = ConfigDrift()  # annotated so mypy checks the protocol
+INJECTOR: Injector[Params] = ConfigDrift()  # annotated so mypy checks the protocol

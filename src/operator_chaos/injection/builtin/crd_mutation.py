@@ -162,33 +162,38 @@ SPEC = TypeSpec(
     danger=DangerLevel.MEDIUM,
     params=Params,
     summary="Set one field of an object to a wrong value; the operator must reconcile it back.",
+    record=fieldswap.FieldRecord,
+    example=lambda component, namespace: {
+        "apiVersion": "example.com/v1",
+        "kind": "MyResource",
+        "name": "my-resource",
+        "path": "spec.exampleField",
+        "value": "chaos-value",
+    },
 )
 
 
-class CRDMutation(fieldswap.FieldFault):
+class CRDMutation(fieldswap.FieldFault[Params]):
     """Sets one field of a (custom) resource; revert restores it unless it was changed since."""
 
     spec = SPEC
 
     async def target(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope
+        self, kube: KubeClient, params: Params, scope: Scope
     ) -> tuple[ResourceRef, RawObject]:
-        assert isinstance(params, Params)
         return await targets.locate(
             kube, params.api_version, params.kind, params.name, params.namespace or scope.namespace
         )
 
-    def field_path(self, params: InjectionParams) -> tuple[str, ...]:
-        assert isinstance(params, Params)
+    def field_path(self, params: Params) -> tuple[str, ...]:
         return tuple(params.path.split(".")) if params.path else ("spec", params.field or "")
 
-    def new_value(self, params: InjectionParams) -> Any:
+    def new_value(self, params: Params) -> Any:
         """The value as JSON when it parses (numbers, booleans, objects), else as a string."""
-        assert isinstance(params, Params)
         try:
             return json.loads(params.value)
         except ValueError:
             return params.value
 
 
-INJECTOR: Injector = CRDMutation()  # annotated so mypy checks the protocol
+INJECTOR: Injector[Params] = CRDMutation()  # annotated so mypy checks the protocol

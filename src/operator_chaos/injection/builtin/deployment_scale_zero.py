@@ -28,28 +28,29 @@ SPEC = TypeSpec(
     params=Params,
     summary="Scale a Deployment to 0 replicas; the operator must restore it.",
     affects_pods=True,
+    record=fieldswap.FieldRecord,
+    example=lambda component, namespace: {"name": component},
 )
 
 
-class DeploymentScaleZero(fieldswap.FieldFault):
+class DeploymentScaleZero(fieldswap.FieldFault[Params]):
     """Sets spec.replicas to 0; revert restores the count unless somebody already changed it."""
 
     spec = SPEC
 
     async def target(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope
+        self, kube: KubeClient, params: Params, scope: Scope
     ) -> tuple[ResourceRef, RawObject]:
-        assert isinstance(params, Params)
         namespace = targets.need_namespace(scope, "DeploymentScaleZero")
         ref, obj = await targets.locate(kube, "apps/v1", "Deployment", params.name, namespace)
         if int(obj.get("spec", {}).get("replicas", 1)) == 0:
             raise targets.InjectionRefused(f"{ref} already has 0 replicas: nothing to scale down")
         return ref, obj
 
-    def field_path(self, params: InjectionParams) -> tuple[str, ...]:
+    def field_path(self, params: Params) -> tuple[str, ...]:
         return ("spec", "replicas")
 
-    def new_value(self, params: InjectionParams) -> int:
+    def new_value(self, params: Params) -> int:
         return 0
 
     def footprint(self, ref: ResourceRef, obj: RawObject) -> Footprint:
@@ -63,4 +64,4 @@ class DeploymentScaleZero(fieldswap.FieldFault):
         )
 
 
-INJECTOR: Injector = DeploymentScaleZero()  # annotated so mypy checks the protocol
+INJECTOR: Injector[Params] = DeploymentScaleZero()  # annotated so mypy checks the protocol

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
@@ -21,7 +22,7 @@ from operator_chaos.api.v1alpha1 import (
     RecoveryModel,
 )
 from operator_chaos.injection import targets
-from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
+from operator_chaos.injection.base import Access, FieldPath, InjectionParams, RecordData, TypeSpec
 from operator_chaos.injection.fields import (
     CHAOS_GROUP,
     PARAMS,
@@ -34,7 +35,14 @@ from operator_chaos.injection.fields import (
     targets_chaos_api,
 )
 from operator_chaos.injection.labels import label_key_problem
-from operator_chaos.injection.protocol import Damage, Injector, Plan, Scope
+from operator_chaos.injection.protocol import (
+    Damage,
+    Injector,
+    Plan,
+    RevertAction,
+    Reverted,
+    Scope,
+)
 from operator_chaos.kube.port import KubeClient, PatchType, Selection, StateView
 from operator_chaos.safety.policy import Footprint
 
@@ -106,12 +114,38 @@ class Params(InjectionParams):
         return problems
 
 
+class Record(RecordData):
+    """Our finalizer on the object with this uid (and whether we then deleted it)."""
+
+    finalizer: str
+    uid: str
+    delete_after_inject: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """The uid ``plan`` saw, so ``inject`` never touches a replacement."""
+
+    uid: str
+
+
 SPEC = TypeSpec(
     injection_type=InjectionType.FINALIZER_BLOCK,
     recovery_model=RecoveryModel.CONDITION,
     danger=DangerLevel.LOW,
     params=Params,
     summary="Hold an object in Terminating with a finalizer nobody removes.",
+    record=Record,
+    access=(
+        Access(("patch",)),
+        Access(("delete",), when="delete_after_inject", why="deleteAfterInject"),
+    ),
+    example=lambda component, namespace: {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": component,
+        "finalizer": "chaos.operatorchaos.io/block",
+    },
 )
 
 
@@ -119,10 +153,8 @@ class FinalizerBlock:
     """Adds one finalizer (optionally deletes the object); revert removes that finalizer only."""
 
     spec = SPEC
-    verbs = ("get", "patch", "delete")  # on each target's resource; `preflight` checks them
 
-    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
-        assert isinstance(params, Params)
+    async def plan(self, kube: KubeClient, params: Params, scope: Scope) -> Plan[Held]:
         ref, obj = await targets.locate(
             kube, params.api_version, params.kind, params.name, params.namespace or scope.namespace
         )
@@ -155,26 +187,18 @@ class FinalizerBlock:
                 namespaces=targets.namespaces_of(ref),
             ),
             changes=tuple(changes),
-            state={"uid": obj["metadata"]["uid"]},
+            state=Held(obj["metadata"]["uid"]),
         )
 
     async def inject(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
+        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[Held], ledger: RunLedger
     ) -> Sequence[str]:
-        assert isinstance(params, Params)
         (ref,) = plan.footprint.targets
-        uid = plan.state["uid"]
-        record = await ledger.put(
-            ledger.new_record(
-                self.spec.injection_type,
-                ref,
-                {
-                    "finalizer": params.finalizer,
-                    "uid": uid,
-                    "deleteAfterInject": params.delete_after_inject,
-                },
-            )
+        uid = plan.state.uid
+        data = Record(
+            finalizer=params.finalizer, uid=uid, delete_after_inject=params.delete_after_inject
         )
+        record = await ledger.put(ledger.new_record(self.spec.injection_type, ref, data))
 
         async def add() -> None:
             obj = await kube.get(ref)
@@ -209,9 +233,8 @@ class FinalizerBlock:
         return done
 
     async def confirm(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
+        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[Held]
     ) -> Sequence[str]:
-        assert isinstance(params, Params)
         (ref,) = plan.footprint.targets
         obj = await kube.get_or_none(ref)
         if obj is None:
@@ -220,19 +243,24 @@ class FinalizerBlock:
         state = "Terminating" if obj["metadata"].get("deletionTimestamp") else "present"
         return [f"{ref} {state}, finalizer {params.finalizer} {'present' if held else 'MISSING'}"]
 
-    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> Reverted:
         ref = record.target.ref
-        finalizer = str(record.data["finalizer"])
+        data = record.payload(Record)
+        finalizer = data.finalizer
+        field = f"finalizer {finalizer}"
 
-        async def remove() -> str:
+        def outcome(action: RevertAction, detail: str = "") -> Reverted:
+            return Reverted(str(ref), action, field, detail)
+
+        async def remove() -> Reverted:
             obj = await kube.get_or_none(ref)
             if obj is None:
-                return f"{ref}: gone; nothing to remove"
-            if obj["metadata"]["uid"] != record.data.get("uid"):
-                return f"{ref}: replaced by a new object; its finalizers are not ours"
+                return outcome(RevertAction.GONE, "nothing to remove")
+            if obj["metadata"]["uid"] != data.uid:
+                return outcome(RevertAction.REPLACED, "its finalizers are not ours")
             finalizers = list(obj["metadata"].get("finalizers") or [])
             if finalizer not in finalizers:
-                return f"{ref}: finalizer {finalizer} already removed"
+                return outcome(RevertAction.ALREADY, "removed")
             index = finalizers.index(finalizer)
             await kube.patch(
                 ref,
@@ -242,14 +270,15 @@ class FinalizerBlock:
                 ],
                 PatchType.JSON,
             )
-            return f"{ref}: removed finalizer {finalizer}"
+            return outcome(RevertAction.REMOVED)
 
         return await targets.retry_stale(remove)
 
     def damage(self, record: RollbackRecord) -> Sequence[Damage]:
         """The block holds while the finalizer is on the object."""
         ref = record.target.ref
-        finalizer = record.data["finalizer"]
+        data = record.payload(Record)
+        finalizer = data.finalizer
 
         def restored(view: StateView) -> tuple[bool, str]:
             obj = view.get(ref)
@@ -262,7 +291,7 @@ class FinalizerBlock:
             Selection("v1", "Pod", ref.namespace, ""),
             Selection("v1", "Service", ref.namespace, ""),
         )
-        uid = record.data.get("uid")
+        uid = data.uid
 
         def no_leak(view: StateView) -> tuple[bool, str]:
             """Dependants (pods, services) may only outlive their owner while it is held."""
@@ -286,4 +315,4 @@ class FinalizerBlock:
         ]
 
 
-INJECTOR: Injector = FinalizerBlock()  # annotated so mypy checks the protocol
+INJECTOR: Injector[Params] = FinalizerBlock()  # annotated so mypy checks the protocol

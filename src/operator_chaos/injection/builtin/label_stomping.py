@@ -77,18 +77,25 @@ SPEC = TypeSpec(
     danger=DangerLevel.MEDIUM,
     params=Params,
     summary="Overwrite or delete one label on a managed object.",
+    record=fieldswap.FieldRecord,
+    example=lambda component, namespace: {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": component,
+        "labelKey": "app",
+        "action": "overwrite",
+    },
 )
 
 
-class LabelStomping(fieldswap.FieldFault):
+class LabelStomping(fieldswap.FieldFault[Params]):
     """Overwrites or deletes one label; revert restores it unless it was changed since."""
 
     spec = SPEC
 
     async def target(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope
+        self, kube: KubeClient, params: Params, scope: Scope
     ) -> tuple[ResourceRef, RawObject]:
-        assert isinstance(params, Params)
         ref, obj = await targets.locate(
             kube, params.api_version, params.kind, params.name, scope.namespace
         )
@@ -98,17 +105,14 @@ class LabelStomping(fieldswap.FieldFault):
             )
         return ref, obj
 
-    def field_path(self, params: InjectionParams) -> tuple[str, ...]:
-        assert isinstance(params, Params)
+    def field_path(self, params: Params) -> tuple[str, ...]:
         return ("metadata", "labels", params.label_key)
 
-    def new_value(self, params: InjectionParams) -> str:
-        assert isinstance(params, Params)
+    def new_value(self, params: Params) -> str:
         return params.new_value if params.new_value is not None else DEFAULT_VALUE
 
-    def removes(self, params: InjectionParams) -> bool:
-        assert isinstance(params, Params)
+    def removes(self, params: Params) -> bool:
         return params.action is Action.DELETE
 
 
-INJECTOR: Injector = LabelStomping()  # annotated so mypy checks the protocol
+INJECTOR: Injector[Params] = LabelStomping()  # annotated so mypy checks the protocol

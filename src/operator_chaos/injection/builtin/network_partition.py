@@ -7,6 +7,7 @@ and status goes stale. Revert deletes the policy, and the operator must resync o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
@@ -23,9 +24,16 @@ from operator_chaos.api.v1alpha1 import (
 )
 from operator_chaos.api.v1alpha1.durations import format_duration
 from operator_chaos.injection import targets
-from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
+from operator_chaos.injection.base import Access, FieldPath, InjectionParams, RecordData, TypeSpec
 from operator_chaos.injection.fields import PARAMS, PodSelector
-from operator_chaos.injection.protocol import Damage, Injector, Plan, Scope
+from operator_chaos.injection.protocol import (
+    Damage,
+    Injector,
+    Plan,
+    RevertAction,
+    Reverted,
+    Scope,
+)
 from operator_chaos.kube.port import KubeClient, ResourceRef, StateView
 from operator_chaos.safety import labels
 from operator_chaos.safety.policy import Footprint
@@ -85,6 +93,12 @@ class Params(InjectionParams):
         return []
 
 
+class Record(RecordData):
+    """The policy is ours when its run label names this run."""
+
+    run_id: str
+
+
 SPEC = TypeSpec(
     injection_type=InjectionType.NETWORK_PARTITION,
     recovery_model=RecoveryModel.CONDITION,
@@ -92,21 +106,36 @@ SPEC = TypeSpec(
     params=Params,
     summary="Isolate pods with a deny-all NetworkPolicy until the fault is reverted.",
     affects_pods=True,
+    record=Record,
+    access=(
+        Access(("create", "delete")),
+        Access(("list",), on="namespace", resource="pods", why="NetworkPartition selects pods"),
+    ),
+    example=lambda component, namespace: {
+        "labelSelector": f"app.kubernetes.io/name={component}",
+        "direction": "Both",
+    },
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Isolation:
+    """What ``plan`` decided: the policy types and the pods isolated at planning."""
+
+    policy_types: tuple[str, ...]
+    pods: tuple[str, ...]
 
 
 class NetworkPartition:
     """Creates a deny-all NetworkPolicy over the selected pods; revert deletes exactly it."""
 
     spec = SPEC
-    verbs = ("create", "get", "delete")  # on each target's resource; `preflight` checks them
 
     @staticmethod
     def _policy_name(scope: Scope) -> str:
         return f"chaos-partition-{scope.run_id}"
 
-    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
-        assert isinstance(params, Params)
+    async def plan(self, kube: KubeClient, params: Params, scope: Scope) -> Plan[Isolation]:
         namespace = targets.need_namespace(scope, "NetworkPartition")
         pods = await targets.live_pods(kube, namespace, params.label_selector)
         ref = ResourceRef(
@@ -132,16 +161,20 @@ class NetworkPartition:
                     after=f"deny all {'+'.join(types)} for pods {params.label_selector}",
                 ),
             ),
-            state={"policyTypes": types, "pods": [p["metadata"]["name"] for p in pods]},
+            state=Isolation(tuple(types), tuple(p["metadata"]["name"] for p in pods)),
         )
 
     async def inject(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
+        self,
+        kube: KubeClient,
+        params: Params,
+        scope: Scope,
+        plan: Plan[Isolation],
+        ledger: RunLedger,
     ) -> Sequence[str]:
-        assert isinstance(params, Params)
         (ref,) = plan.footprint.targets
         record = await ledger.put(
-            ledger.new_record(self.spec.injection_type, ref, {"runId": scope.run_id})
+            ledger.new_record(self.spec.injection_type, ref, Record(run_id=scope.run_id))
         )
         await kube.create(
             {
@@ -157,18 +190,17 @@ class NetworkPartition:
                 },
                 "spec": {
                     "podSelector": targets.to_label_selector(params.label_selector),
-                    "policyTypes": list(plan.state["policyTypes"]),
+                    "policyTypes": list(plan.state.policy_types),
                     # No ingress/egress rules: everything the policy types cover is denied.
                 },
             }
         )
         await ledger.mark(record, "applied")
-        return [f"created {ref} isolating {len(plan.state['pods'])} pod(s)"]
+        return [f"created {ref} isolating {len(plan.state.pods)} pod(s)"]
 
     async def confirm(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
+        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[Isolation]
     ) -> Sequence[str]:
-        assert isinstance(params, Params)
         (ref,) = plan.footprint.targets
         policy = await kube.get_or_none(ref)
         if policy is None:
@@ -176,16 +208,17 @@ class NetworkPartition:
         pods = await targets.live_pods(kube, ref.namespace or "", params.label_selector)
         return [f"{ref} denies {'+'.join(policy['spec']['policyTypes'])} for {len(pods)} pod(s)"]
 
-    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> Reverted:
         ref = record.target.ref
+        data = record.payload(Record)
         policy = await kube.get_or_none(ref)
         if policy is None:
-            return f"{ref}: already gone"
+            return Reverted(str(ref), RevertAction.GONE, detail="the policy was already deleted")
         owner = (policy["metadata"].get("labels") or {}).get(labels.RUN)
-        if owner != record.data.get("runId"):
-            return f"{ref}: not ours (run {owner!r}); left in place"
+        if owner != data.run_id:
+            return Reverted(str(ref), RevertAction.REPLACED, detail=f"not ours (run {owner!r})")
         await kube.delete(ref, uid=policy["metadata"]["uid"])
-        return f"{ref}: deleted"
+        return Reverted(str(ref), RevertAction.REMOVED)
 
     def damage(self, record: RollbackRecord) -> Sequence[Damage]:
         """The partition is in effect while our NetworkPolicy exists."""
@@ -198,4 +231,4 @@ class NetworkPartition:
         return [Damage(str(ref), "(partition)", (ref,), restored)]
 
 
-INJECTOR: Injector = NetworkPartition()  # annotated so mypy checks the protocol
+INJECTOR: Injector[Params] = NetworkPartition()  # annotated so mypy checks the protocol

@@ -8,7 +8,8 @@ the deletion itself, and recovery is entirely the cluster's job.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pydantic import Field
@@ -21,9 +22,16 @@ from operator_chaos.api.v1alpha1 import (
     RecoveryModel,
 )
 from operator_chaos.injection import targets
-from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
+from operator_chaos.injection.base import Access, FieldPath, InjectionParams, RecordData, TypeSpec
 from operator_chaos.injection.fields import PARAMS, LabelSelector
-from operator_chaos.injection.protocol import Damage, Injector, Plan, Scope
+from operator_chaos.injection.protocol import (
+    Damage,
+    Injector,
+    Plan,
+    RevertAction,
+    Reverted,
+    Scope,
+)
 from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef, Selection, StateView
 from operator_chaos.safety.policy import Footprint
 
@@ -42,6 +50,12 @@ class Params(InjectionParams):
         ge=1,
         le=100,
         description="How many matching pods to kill (default: injection.count)",
+    )
+    grace_period_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=3600,
+        description="Grace period of the deletion (default 0: a real kill, no SIGTERM first)",
     )
 
     def cross_check(self, spec: ExperimentSpec) -> Sequence[tuple[FieldPath, str]]:
@@ -68,6 +82,23 @@ class Params(InjectionParams):
         return problems
 
 
+class Record(RecordData):
+    """One killed pod: which one, and what "replaced" means (the selector, the Ready count)."""
+
+    uid: str
+    selector: str
+    ready_before: int
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """The pods ``plan`` picked (name -> uid) and how many matching pods were Ready."""
+
+    uids: Mapping[str, str]
+    selector: str
+    ready: int
+
+
 SPEC = TypeSpec(
     injection_type=InjectionType.POD_KILL,
     recovery_model=RecoveryModel.REPAIR,
@@ -76,6 +107,12 @@ SPEC = TypeSpec(
     summary="Delete pods matching a label selector; the operator must replace them.",
     affects_pods=True,
     instantaneous=True,
+    record=Record,
+    access=(
+        Access(("delete",)),
+        Access(("list",), on="namespace", resource="pods", why="PodKill selects pods"),
+    ),
+    example=lambda component, namespace: {"labelSelector": f"app.kubernetes.io/name={component}"},
 )
 
 
@@ -83,10 +120,8 @@ class PodKill:
     """Deletes ``count`` randomly chosen live pods; there is nothing to put back afterwards."""
 
     spec = SPEC
-    verbs = ("list", "delete")  # on each target's resource; `preflight` checks them
 
-    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
-        assert isinstance(params, Params)
+    async def plan(self, kube: KubeClient, params: Params, scope: Scope) -> Plan[Chosen]:
         namespace = targets.need_namespace(scope, "PodKill")
         pods = await targets.live_pods(kube, namespace, params.label_selector)
         count = params.count if params.count is not None else scope.count
@@ -104,44 +139,35 @@ class PodKill:
                 PlannedChange(target=str(ref), field="(pod)", before="running", after="deleted")
                 for ref in refs
             ),
-            state={
-                "uids": {p["metadata"]["name"]: p["metadata"]["uid"] for p in chosen},
-                "selector": params.label_selector,
-                "ready": sum(1 for p in pods if _ready(p)),
-            },
+            state=Chosen(
+                uids={p["metadata"]["name"]: p["metadata"]["uid"] for p in chosen},
+                selector=params.label_selector,
+                ready=sum(1 for p in pods if _ready(p)),
+            ),
             watch=(selection,),
         )
 
     async def inject(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
+        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[Chosen], ledger: RunLedger
     ) -> Sequence[str]:
         done = []
         for ref in plan.footprint.targets:
-            uid = plan.state["uids"][ref.name]
-            record = await ledger.put(
-                ledger.new_record(
-                    self.spec.injection_type,
-                    ref,
-                    {
-                        "uid": uid,
-                        "selector": plan.state["selector"],
-                        "readyBefore": plan.state["ready"],
-                    },
-                )
-            )
+            uid = plan.state.uids[ref.name]
+            data = Record(uid=uid, selector=plan.state.selector, ready_before=plan.state.ready)
+            record = await ledger.put(ledger.new_record(self.spec.injection_type, ref, data))
             # The uid precondition makes sure we delete the pod we planned to, not a namesake.
-            await kube.delete(ref, uid=uid)
+            await kube.delete(ref, uid=uid, grace_period_seconds=params.grace_period_seconds)
             await ledger.mark(record, "applied")
             done.append(f"deleted {ref}")
         return done
 
     async def confirm(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
+        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[Chosen]
     ) -> Sequence[str]:
         seen = []
         for ref in plan.footprint.targets:
             pod = await kube.get_or_none(ref)
-            gone = pod is None or pod["metadata"]["uid"] != plan.state["uids"][ref.name]
+            gone = pod is None or pod["metadata"]["uid"] != plan.state.uids[ref.name]
             state = (
                 "gone"
                 if gone
@@ -152,21 +178,19 @@ class PodKill:
             seen.append(f"{ref}: {state}")
         return seen
 
-    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
-        return (
-            f"{record.target.ref}: nothing to restore (a deleted pod is replaced by its controller)"
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> Reverted:
+        return Reverted(
+            str(record.target.ref), RevertAction.GONE, detail="a killed pod is not brought back"
         )
 
     def damage(self, record: RollbackRecord) -> Sequence[Damage]:
         """Restored when as many matching pods are Ready as before the kill, none of them
         the killed one (a replacement, or the pod's controller's new one)."""
-        selector = record.data.get("selector")
-        if not selector:
-            return []
+        data = record.payload(Record)
         ref = record.target.ref
-        killed = record.data["uid"]
-        want = max(1, int(record.data.get("readyBefore") or 1))
-        selection = Selection("v1", "Pod", ref.namespace, selector)
+        killed = data.uid
+        want = max(1, data.ready_before)
+        selection = Selection("v1", "Pod", ref.namespace, data.selector)
 
         def restored(view: StateView) -> tuple[bool, str]:
             pods = [
@@ -189,4 +213,4 @@ def _ready(pod: RawObject) -> bool:
     )
 
 
-INJECTOR: Injector = PodKill()  # annotated so mypy checks the protocol
+INJECTOR: Injector[Params] = PodKill()  # annotated so mypy checks the protocol

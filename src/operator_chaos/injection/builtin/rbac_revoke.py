@@ -7,6 +7,7 @@ forbidden until the binding is restored. Revert writes the original subjects bac
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +21,16 @@ from operator_chaos.api.v1alpha1 import (
     RecoveryModel,
 )
 from operator_chaos.injection import targets
-from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
+from operator_chaos.injection.base import Access, FieldPath, InjectionParams, RecordData, TypeSpec
 from operator_chaos.injection.fields import PARAMS, NamespaceName, ResourceName, namespace_allowed
-from operator_chaos.injection.protocol import Damage, Injector, Plan, Scope
+from operator_chaos.injection.protocol import (
+    Damage,
+    Injector,
+    Plan,
+    RevertAction,
+    Reverted,
+    Scope,
+)
 from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef, StateView
 from operator_chaos.safety.policy import Footprint
 
@@ -75,12 +83,50 @@ class Params(InjectionParams):
         return namespace_allowed(spec, self.namespace, path)
 
 
+class Record(RecordData):
+    """The binding's exact subjects before the revoke."""
+
+    subjects: list[dict[str, Any]]
+    uid: str
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """What ``plan`` read: the binding's uid, its role and its subjects."""
+
+    uid: str
+    role_ref: Mapping[str, Any]
+    subjects: Sequence[Mapping[str, Any]]
+
+
 SPEC = TypeSpec(
     injection_type=InjectionType.RBAC_REVOKE,
     recovery_model=RecoveryModel.CONDITION,
     danger=DangerLevel.HIGH,
     params=Params,
     summary="Remove the subjects of a (Cluster)RoleBinding so the operator loses its permissions.",
+    record=Record,
+    access=(
+        Access(("patch",)),
+        Access(
+            ("get",),
+            on="cluster",
+            group="rbac.authorization.k8s.io",
+            resource="clusterroles",
+            why="RBACRevoke reads the bound role",
+        ),
+        Access(
+            ("create",),
+            on="cluster",
+            group="authorization.k8s.io",
+            resource="subjectaccessreviews",
+            why="confirm",
+        ),
+    ),
+    example=lambda component, namespace: {
+        "bindingName": f"{component}-rolebinding",
+        "bindingType": "ClusterRoleBinding",
+    },
 )
 
 
@@ -88,10 +134,8 @@ class RBACRevoke:
     """Empties a binding's subjects; revert puts the exact original list back."""
 
     spec = SPEC
-    verbs = ("get", "patch")  # on each target's resource; `preflight` checks them
 
-    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
-        assert isinstance(params, Params)
+    async def plan(self, kube: KubeClient, params: Params, scope: Scope) -> Plan[Binding]:
         namespace = None
         if params.binding_type is BindingType.ROLE_BINDING:
             namespace = params.namespace or targets.need_namespace(scope, "RBACRevoke")
@@ -114,38 +158,29 @@ class RBACRevoke:
                     target=str(ref), field="subjects", before=_names(subjects), after="[]"
                 ),
             ),
-            state={
-                "uid": obj["metadata"]["uid"],
-                "roleRef": obj.get("roleRef") or {},
-                "subjects": subjects,
-            },
+            state=Binding(obj["metadata"]["uid"], obj.get("roleRef") or {}, subjects),
         )
 
     async def inject(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
+        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[Binding], ledger: RunLedger
     ) -> Sequence[str]:
         (ref,) = plan.footprint.targets
 
         async def read() -> RawObject:
             obj = await kube.get(ref)
-            if obj["metadata"]["uid"] != plan.state["uid"]:
+            if obj["metadata"]["uid"] != plan.state.uid:
                 raise targets.InjectionRefused(
                     f"{ref} was replaced since planning; not touching it"
                 )
             return obj
 
         obj = await read()
-        record = await ledger.put(
-            ledger.new_record(
-                self.spec.injection_type,
-                ref,
-                {"subjects": obj.get("subjects") or [], "uid": obj["metadata"]["uid"]},
-            )
-        )
+        data = Record(subjects=obj.get("subjects") or [], uid=obj["metadata"]["uid"])
+        record = await ledger.put(ledger.new_record(self.spec.injection_type, ref, data))
 
         async def revoke() -> None:
             current = await read()
-            if (current.get("subjects") or []) != record.data["subjects"]:
+            if (current.get("subjects") or []) != data.subjects:
                 raise targets.InjectionRefused(
                     f"{ref} subjects changed while recording; retry later"
                 )
@@ -164,19 +199,19 @@ class RBACRevoke:
 
         await targets.retry_stale(revoke)
         await ledger.mark(record, "applied")
-        return [f"revoked {ref}: removed {_names(record.data['subjects'])}"]
+        return [f"revoked {ref}: removed {_names(data.subjects)}"]
 
     async def confirm(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
+        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[Binding]
     ) -> Sequence[str]:
         (ref,) = plan.footprint.targets
         now = (await kube.get(ref)).get("subjects") or []
         found = [f"{ref} now has {len(now)} subject(s)"]
-        probe = await _probe(kube, plan.state["roleRef"], ref.namespace)
+        probe = await _probe(kube, plan.state.role_ref, ref.namespace)
         if probe is None:
             return found
         verb, group, resource = probe
-        for subject in plan.state["subjects"]:
+        for subject in plan.state.subjects:
             allowed = await _can(kube, subject, verb, group, resource, ref.namespace)
             who = _names([subject])
             found.append(
@@ -185,25 +220,26 @@ class RBACRevoke:
             )
         return found
 
-    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> Reverted:
         ref = record.target.ref
-        original = record.data["subjects"]
+        data = record.payload(Record)
+        original = data.subjects
 
-        async def restore() -> str:
+        def outcome(action: RevertAction, detail: str = "") -> Reverted:
+            return Reverted(str(ref), action, "subjects", detail)
+
+        async def restore() -> Reverted:
             obj = await kube.get_or_none(ref)
             if obj is None:
-                return f"{ref}: deleted by someone since; not recreating it"
-            if obj["metadata"]["uid"] != record.data.get("uid"):
-                return f"{ref}: replaced by a new binding; leaving its subjects alone"
+                return outcome(RevertAction.GONE, "deleted by someone since; not recreated")
+            if obj["metadata"]["uid"] != data.uid:
+                return outcome(RevertAction.REPLACED, "a new binding; its subjects left alone")
             current = obj.get("subjects") or []
             if current == original:
-                return f"{ref}: subjects already restored"
+                return outcome(RevertAction.ALREADY, _names(original))
             if current:
                 # Somebody (likely the operator) already set subjects again: theirs stand.
-                return (
-                    f"{ref}: subjects were changed since the fault ({_names(current)});"
-                    " left as they are"
-                )
+                return outcome(RevertAction.LEFT, f"changed since the fault to {_names(current)}")
             await kube.patch(
                 ref,
                 [
@@ -216,14 +252,14 @@ class RBACRevoke:
                 ],
                 PatchType.JSON,
             )
-            return f"{ref}: restored subjects {_names(original)}"
+            return outcome(RevertAction.RESTORED, _names(original))
 
         return await targets.retry_stale(restore)
 
     def damage(self, record: RollbackRecord) -> Sequence[Damage]:
         """Restored when the binding grants its original subjects again."""
         ref = record.target.ref
-        original = record.data.get("subjects") or []
+        original = record.payload(Record).subjects
 
         def restored(view: StateView) -> tuple[bool, str]:
             obj = view.get(ref)
@@ -296,4 +332,4 @@ async def _can(
     return bool(review.get("status", {}).get("allowed"))
 
 
-INJECTOR: Injector = RBACRevoke()  # annotated so mypy checks the protocol
+INJECTOR: Injector[Params] = RBACRevoke()  # annotated so mypy checks the protocol

@@ -1,15 +1,20 @@
 """ResourceDeletion: delete one namespaced object the operator owns (a Service, a ConfigMap...).
 
 Breaks: a dependent object vanishes and the operator must recreate it from its desired state.
-Revert recreates the object from a backup unless the operator already did.
+Revert recreates the object from a backup unless the operator already did
+(:mod:`operator_chaos.injection.backup`). A Secret's backup is kept in the Secret ledger.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
 from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, RecoveryModel
-from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
+from operator_chaos.injection import backup, targets
+from operator_chaos.injection.base import Access, FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import (
     PARAMS,
     ApiVersion,
@@ -19,6 +24,12 @@ from operator_chaos.injection.fields import (
     namespace_allowed,
     targets_chaos_api,
 )
+from operator_chaos.injection.protocol import Damage, Injector, Plan, Reverted, Scope
+from operator_chaos.kube.port import KubeClient
+from operator_chaos.safety import labels, policy
+
+if TYPE_CHECKING:
+    from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 
 FORBIDDEN_KINDS = frozenset({"Namespace", "Node", "CustomResourceDefinition", "PersistentVolume"})
 
@@ -53,4 +64,66 @@ SPEC = TypeSpec(
     danger=DangerLevel.HIGH,
     params=Params,
     summary="Delete one owned object (kept in a backup); the operator must recreate it.",
+    instantaneous=True,
+    record=backup.Backup,
+    access=(
+        Access(("delete",), why="the deletion"),
+        Access(("create",), why="the revert recreates the object from its backup"),
+    ),
+    example=lambda component, namespace: {"apiVersion": "v1", "kind": "Service", "name": component},
 )
+
+
+class ResourceDeletion:
+    """Deletes the named object after backing it up; revert recreates it unless it is back."""
+
+    spec = SPEC
+
+    async def plan(self, kube: KubeClient, params: Params, scope: Scope) -> Plan[backup.Planned]:
+        if targets_chaos_api(params.api_version, params.kind):
+            raise targets.InjectionRefused("ResourceDeletion never deletes ChaosExperiment objects")
+        namespace = targets.need_namespace(scope, "ResourceDeletion")
+        ref, obj = await targets.locate(
+            kube, params.api_version, params.kind, params.name, namespace
+        )
+        if ref.namespace is None:
+            raise targets.InjectionRefused(
+                f"{ref} is cluster-scoped; ResourceDeletion deletes namespaced objects only"
+            )
+        why = policy.tool_owned(ref, obj, labels.DEFAULT_NAMESPACE)
+        if why:
+            raise targets.InjectionRefused(f"{ref} {why}: ResourceDeletion never deletes it")
+        if obj["metadata"].get("deletionTimestamp"):
+            raise targets.InjectionRefused(f"{ref} is already being deleted")
+        return Plan(
+            footprint=policy.Footprint(targets=(ref,), namespaces=frozenset({namespace})),
+            changes=(backup.planned_change(ref, obj),),
+            state=backup.Planned(uid=obj["metadata"]["uid"]),
+        )
+
+    async def inject(
+        self,
+        kube: KubeClient,
+        params: Params,
+        scope: Scope,
+        plan: Plan[backup.Planned],
+        ledger: RunLedger,
+    ) -> Sequence[str]:
+        (ref,) = plan.footprint.targets
+        _, line = await backup.delete(kube, ledger, self.spec.injection_type, ref, plan.state.uid)
+        return [line]
+
+    async def confirm(
+        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[backup.Planned]
+    ) -> Sequence[str]:
+        (ref,) = plan.footprint.targets
+        return [await backup.read_back(kube, ref, plan.state.uid)]
+
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> Reverted:
+        return await backup.restore(kube, record)
+
+    def damage(self, record: RollbackRecord) -> Sequence[Damage]:
+        return backup.damage(record)
+
+
+INJECTOR: Injector[Params] = ResourceDeletion()

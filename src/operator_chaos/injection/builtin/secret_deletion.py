@@ -1,16 +1,28 @@
 """SecretDeletion: delete a Secret the operator depends on (certificates, credentials).
 
 Breaks: the operator or its operand loses credentials or TLS material and must regenerate or
-re-request them. Revert recreates the Secret from a backup unless the operator already did.
+re-request them. Revert recreates the Secret from a backup unless the operator already did
+(:mod:`operator_chaos.injection.backup`). The backup holds the Secret's data, so its rollback
+record lives in the run's Secret ledger, never in a ConfigMap; no value is ever printed.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
 from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionType, RecoveryModel
-from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
+from operator_chaos.injection import backup, targets
+from operator_chaos.injection.base import Access, FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, NamespaceName, ObjectName, namespace_allowed
+from operator_chaos.injection.protocol import Damage, Injector, Plan, Reverted, Scope
+from operator_chaos.kube.port import KubeClient, ResourceRef
+from operator_chaos.safety import labels, policy
+
+if TYPE_CHECKING:
+    from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 
 PROTECTED = frozenset(
     {"etcd-client", "apiserver-etcd-client", "service-account-key", "oauth-serving-cert"}
@@ -42,4 +54,61 @@ SPEC = TypeSpec(
     danger=DangerLevel.HIGH,
     params=Params,
     summary="Delete a Secret (kept in a backup) that the operator must regenerate.",
+    instantaneous=True,
+    record=backup.Backup,
+    access=(
+        Access(("delete",), why="the deletion"),
+        Access(("create",), why="the revert recreates the Secret from its backup"),
+    ),
+    example=lambda component, namespace: {"name": f"{component}-tls"},
 )
+
+
+class SecretDeletion:
+    """Deletes the named Secret after backing it up; revert recreates it unless it is back."""
+
+    spec = SPEC
+
+    async def plan(self, kube: KubeClient, params: Params, scope: Scope) -> Plan[backup.Planned]:
+        namespace = targets.need_namespace(scope, "SecretDeletion")
+        ref = ResourceRef("v1", "Secret", params.name, namespace)
+        obj = await kube.get_or_none(ref)
+        if obj is None:
+            raise targets.InjectionRefused(f"{ref} not found: create it or fix the parameters")
+        why = policy.tool_owned(ref, obj, labels.DEFAULT_NAMESPACE)
+        if why:
+            raise targets.InjectionRefused(f"{ref} {why}: SecretDeletion never deletes it")
+        if obj["metadata"].get("deletionTimestamp"):
+            raise targets.InjectionRefused(f"{ref} is already being deleted")
+        return Plan(
+            footprint=policy.Footprint(targets=(ref,), namespaces=frozenset({namespace})),
+            changes=(backup.planned_change(ref, obj),),
+            state=backup.Planned(uid=obj["metadata"]["uid"]),
+        )
+
+    async def inject(
+        self,
+        kube: KubeClient,
+        params: Params,
+        scope: Scope,
+        plan: Plan[backup.Planned],
+        ledger: RunLedger,
+    ) -> Sequence[str]:
+        (ref,) = plan.footprint.targets
+        _, line = await backup.delete(kube, ledger, self.spec.injection_type, ref, plan.state.uid)
+        return [line]
+
+    async def confirm(
+        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[backup.Planned]
+    ) -> Sequence[str]:
+        (ref,) = plan.footprint.targets
+        return [await backup.read_back(kube, ref, plan.state.uid)]
+
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> Reverted:
+        return await backup.restore(kube, record)
+
+    def damage(self, record: RollbackRecord) -> Sequence[Damage]:
+        return backup.damage(record)
+
+
+INJECTOR: Injector[Params] = SecretDeletion()

@@ -21,9 +21,16 @@ from operator_chaos.api.v1alpha1 import (
     RecoveryModel,
 )
 from operator_chaos.injection import targets
-from operator_chaos.injection.base import FieldPath, InjectionParams, TypeSpec
+from operator_chaos.injection.base import Access, FieldPath, InjectionParams, RecordData, TypeSpec
 from operator_chaos.injection.fields import PARAMS, LabelSelector, ResourceName
-from operator_chaos.injection.protocol import Damage, Injector, Plan, Scope
+from operator_chaos.injection.protocol import (
+    Damage,
+    Injector,
+    Plan,
+    RevertAction,
+    Reverted,
+    Scope,
+)
 from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef, StateView
 from operator_chaos.safety.policy import Footprint
 
@@ -99,12 +106,35 @@ class Params(InjectionParams):
         return []
 
 
+class Entry(RecordData):
+    """One webhook of the configuration and its failurePolicy before the fault."""
+
+    name: str
+    failure_policy: str | None = None
+
+
+class Record(RecordData):
+    """Every entry's original policy, the injected value and the configuration's uid."""
+
+    entries: list[Entry]
+    value: str
+    uid: str
+
+
 SPEC = TypeSpec(
     injection_type=InjectionType.WEBHOOK_DISRUPT,
     recovery_model=RecoveryModel.CONDITION,
     danger=DangerLevel.HIGH,
     params=Params,
     summary="Flip an admission webhook's failurePolicy (Fail/Ignore).",
+    record=Record,
+    access=(Access(("list", "patch")),),
+    example=lambda component, namespace: {
+        "webhookName": f"{component}-validating-webhook",
+        "webhookType": "validating",
+        "action": "setFailurePolicy",
+        "value": "Ignore",
+    },
 )
 
 
@@ -112,7 +142,6 @@ class WebhookDisrupt:
     """Sets every entry's failurePolicy in one webhook configuration; revert restores each."""
 
     spec = SPEC
-    verbs = ("get", "list", "patch")  # on each target's resource; `preflight` checks them
 
     @staticmethod
     def _kind(params: Params) -> str:
@@ -133,8 +162,7 @@ class WebhookDisrupt:
             )
         return listed.items
 
-    async def plan(self, kube: KubeClient, params: InjectionParams, scope: Scope) -> Plan:
-        assert isinstance(params, Params)
+    async def plan(self, kube: KubeClient, params: Params, scope: Scope) -> Plan[None]:
         changes = []
         refs = []
         for config in await self._configs(kube, params):
@@ -154,30 +182,20 @@ class WebhookDisrupt:
             raise targets.InjectionRefused(
                 f"every webhook already has failurePolicy {params.value.value}: nothing to disrupt"
             )
-        return Plan(footprint=Footprint(targets=tuple(refs)), changes=tuple(changes))
+        return Plan(footprint=Footprint(targets=tuple(refs)), changes=tuple(changes), state=None)
 
     async def inject(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan, ledger: RunLedger
+        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[None], ledger: RunLedger
     ) -> Sequence[str]:
-        assert isinstance(params, Params)
         done = []
         for ref in plan.footprint.targets:
             config = await kube.get(ref)
             entries = [
-                {"name": h["name"], "failurePolicy": h.get("failurePolicy")}
+                Entry(name=h["name"], failure_policy=h.get("failurePolicy"))
                 for h in config.get("webhooks") or []
             ]
-            record = await ledger.put(
-                ledger.new_record(
-                    self.spec.injection_type,
-                    ref,
-                    {
-                        "entries": entries,
-                        "value": params.value.value,
-                        "uid": config["metadata"]["uid"],
-                    },
-                )
-            )
+            data = Record(entries=entries, value=params.value.value, uid=config["metadata"]["uid"])
+            record = await ledger.put(ledger.new_record(self.spec.injection_type, ref, data))
 
             async def disrupt(ref: ResourceRef = ref) -> None:
                 current = await kube.get(ref)
@@ -206,9 +224,8 @@ class WebhookDisrupt:
         return done
 
     async def confirm(
-        self, kube: KubeClient, params: InjectionParams, scope: Scope, plan: Plan
+        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[None]
     ) -> Sequence[str]:
-        assert isinstance(params, Params)
         seen: list[str] = []
         for ref in plan.footprint.targets:
             config = await kube.get_or_none(ref)
@@ -218,17 +235,21 @@ class WebhookDisrupt:
             )
         return seen or ["webhook configuration is gone"]
 
-    async def revert(self, kube: KubeClient, record: RollbackRecord) -> str:
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> Reverted:
         ref = record.target.ref
-        injected = record.data["value"]
-        originals = {e["name"]: e.get("failurePolicy") for e in record.data["entries"]}
+        data = record.payload(Record)
+        injected = data.value
+        originals = {e.name: e.failure_policy for e in data.entries}
 
-        async def restore() -> str:
+        def outcome(action: RevertAction, detail: str = "") -> Reverted:
+            return Reverted(str(ref), action, "failurePolicy", detail)
+
+        async def restore() -> Reverted:
             config = await kube.get_or_none(ref)
             if config is None:
-                return f"{ref}: gone; nothing to restore"
-            if config["metadata"]["uid"] != record.data.get("uid"):
-                return f"{ref}: replaced by a new object; leaving it alone"
+                return outcome(RevertAction.GONE, "nothing to restore")
+            if config["metadata"]["uid"] != data.uid:
+                return outcome(RevertAction.REPLACED, "a new configuration; left alone")
             ops: list[dict[str, Any]] = [
                 {
                     "op": "test",
@@ -237,6 +258,7 @@ class WebhookDisrupt:
                 }
             ]
             notes = []
+            left = False
             for i, hook in enumerate(config.get("webhooks") or []):
                 name = hook["name"]
                 if name not in originals:
@@ -246,6 +268,7 @@ class WebhookDisrupt:
                     continue
                 if current != injected:
                     notes.append(f"{name} changed to {current} since the fault; left as is")
+                    left = True
                     continue
                 path = f"/webhooks/{i}/failurePolicy"
                 ops.append(
@@ -256,14 +279,15 @@ class WebhookDisrupt:
                 notes.append(f"{name}: {injected} -> {original or 'unset'}")
             if len(ops) > 1:
                 await kube.patch(ref, ops, PatchType.JSON)
-            return f"{ref}: " + ("; ".join(notes) if notes else "already restored")
+                return outcome(RevertAction.RESTORED, "; ".join(notes))
+            return outcome(RevertAction.LEFT if left else RevertAction.ALREADY, "; ".join(notes))
 
         return await targets.retry_stale(restore)
 
     def damage(self, record: RollbackRecord) -> Sequence[Damage]:
         """Restored when every entry we changed has its original failurePolicy again."""
         ref = record.target.ref
-        originals = {e["name"]: e.get("failurePolicy") for e in record.data["entries"]}
+        originals = {e.name: e.failure_policy for e in record.payload(Record).entries}
 
         def restored(view: StateView) -> tuple[bool, str]:
             obj = view.get(ref)
@@ -276,4 +300,4 @@ class WebhookDisrupt:
         return [Damage(str(ref), "failurePolicy", (ref,), restored)]
 
 
-INJECTOR: Injector = WebhookDisrupt()  # annotated so mypy checks the protocol
+INJECTOR: Injector[Params] = WebhookDisrupt()  # annotated so mypy checks the protocol
