@@ -243,17 +243,9 @@ ADAPTED: dict[str, tuple[tuple[str, ...], Expected]] = {
         ),
     ),
 }
-# Wrong verdicts found by the adapted runs; the defects are outside this test's files.
-ADAPTED_DEFECTS = {
-    "kueue-operand/webhook-cert-corrupt.yaml": (
-        "tool defect: the run is Failed ('did not restore ... nobody restored it') although"
-        " the Secret watch shows Kueue's new certificate ~130 ms after the injection: the"
-        " damage lane never records that update (it shows the injected 24-char value 'until"
-        " the end') and the timeline then claims 'restored by operator-chaos' though the tool"
-        " wrote nothing; and fieldswap.damage counts only the ORIGINAL bytes as restored, so a"
-        " regenerated credential can never count as a repair"
-    ),
-}
+# Wrong verdicts found by the adapted runs (fixed: a regenerated Secret value is the owner's
+# repair; the timeline marks "restored by operator-chaos" only when the revert wrote).
+ADAPTED_DEFECTS: dict[str, str] = {}
 
 
 # -- fixtures ----------------------------------------------------------------------------

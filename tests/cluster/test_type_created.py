@@ -169,13 +169,13 @@ REFUSALS: dict[str, tuple[str, dict[str, Any], ExitStatus, str]] = {
             "injection__parameters__kind": "Service",
             "injection__parameters__name": "training-operator-controller-manager-metrics-service",
         },
-        ExitStatus.ERROR,
+        ExitStatus.NOT_APPLICABLE,
         "has no ownerReferences",
     ),
     "lease-missing": (
         "LeaderElectionDisrupt",
         {"injection__parameters__name": "no-such-lease"},
-        ExitStatus.ERROR,
+        ExitStatus.NOT_APPLICABLE,
         "not found",
     ),
     "quota-tool-namespace": (
@@ -218,7 +218,7 @@ async def test_a_taken_quota_name_is_refused_and_left_alone(
     )
     try:
         result = await run(sandbox, SEEDS["QuotaExhaustion"], "--hold", "2s")
-        assert result.rc == ExitStatus.ERROR, result.describe()
+        assert result.rc == ExitStatus.NOT_APPLICABLE, result.describe()
         assert "is not operator-chaos's" in result.stderr, result.describe()
         after = await kube.get(QUOTA)
         assert after["metadata"]["uid"] == theirs["metadata"]["uid"]

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from operator_chaos.api.v1alpha1 import Phase
 from operator_chaos.cli import console, render
+from operator_chaos.evaluate.verdict import NO_IMPACT
 from operator_chaos.orchestrator import events
 from operator_chaos.orchestrator.events import Progress
 
@@ -118,6 +119,16 @@ def test_verdict_is_shown_when_done_and_the_clock_stops() -> None:
     assert (name, phase_cell, clock_cell, verdict) == (EXP, "Complete", "", "Resilient")
     assert latest.startswith("Resilient: recovered in 913 ms")
     assert board.closing_line() is None  # not interrupted: nothing to say at the end
+
+
+def test_a_run_with_no_impact_is_marked_as_in_the_verdict_table() -> None:
+    clock = FakeClock()
+    board = render.Board(clock)
+    run_to_holding(board, clock)
+    message = f"Resilient: recovered in 352 ms after the lift ({NO_IMPACT})"
+    board.feed(event(clock, message, kind=events.VERDICT, verdict="Resilient"))
+    ((_, _, _, verdict, _),) = board.table()
+    assert verdict == "Resilient*"
 
 
 def test_closing_line_after_ctrl_c_lists_what_was_reverted() -> None:

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from operator_chaos.cli import console
+from operator_chaos.evaluate.verdict import NO_IMPACT
 from operator_chaos.orchestrator import events
 from operator_chaos.orchestrator.events import Progress
 
@@ -94,7 +95,8 @@ class Board:
             row.countdown_phase = row.phase
             return
         if event.kind == events.VERDICT and event.verdict:
-            row.verdict = event.verdict
+            # The same "*" as the final verdict table: a run nothing watched ever saw broken.
+            row.verdict = event.verdict + ("*" if NO_IMPACT in event.message else "")
         if event.kind == events.INTERRUPTED:
             row.interrupted = True
             row.reverted = event.reverted
@@ -190,7 +192,7 @@ class LiveView:
                 Text(name),
                 Text(phase, style=_PHASE_STYLE.get(phase, "")),
                 Text(clock),
-                Text(verdict, style=_VERDICT_STYLE.get(verdict, "")),
+                Text(verdict, style=_VERDICT_STYLE.get(verdict.rstrip("*"), "")),
                 Text(latest, style={"warning": "yellow", "error": "red"}.get(level, "")),
             )
         return table

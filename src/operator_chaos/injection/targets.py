@@ -33,7 +33,10 @@ async def locate(
     kube: KubeClient, api_version: str, kind: str, name: str, namespace: str | None
 ) -> tuple[ResourceRef, RawObject]:
     """The object named by a fault's parameters (namespace dropped for cluster-scoped kinds)."""
-    kind_info = await kube.discover(api_version, kind)
+    try:
+        kind_info = await kube.discover(api_version, kind)
+    except kube_errors.NotFound as exc:  # an API the cluster does not serve: nothing to touch
+        raise InjectionRefused(f"{api_version} {kind}: not served by this cluster ({exc})") from exc
     ref = ResourceRef(api_version, kind, name, namespace if kind_info.namespaced else None)
     if kind_info.namespaced and namespace is None:
         raise InjectionRefused(f"{kind} {name} is namespaced but no namespace was resolved")

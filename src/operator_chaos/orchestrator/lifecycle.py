@@ -616,13 +616,17 @@ async def _await_repair(
     _raise_if_cancelled()
     if len(repaired) == len(lanes):
         return
-    restored_ns = observer.mark("restored_by_tool")
+    changes = run.revert.changes if run.revert else []
+    by_tool = {c.target for c in changes if c.action in ("restored", "recreated", "removed")}
+    restored_ns = time.monotonic_ns()
+    if by_tool:  # the timeline's marker only when the tool's revert really wrote something
+        observer.mark("restored_by_tool", restored_ns)
     await _wait_lanes(observer, [n for n in lanes if n not in repaired], RESTORE_WAIT_S)
     limit = f"{timeout:g}s"
     for name, d in damage:
         if name in repaired or name not in lanes:
             continue
-        back = observer.lane_ok(name)
+        back = observer.lane_ok(name) and d.target in by_tool
         at = (restored_ns - run.fault_ns) // NS_PER_MS
         _restored(
             run,

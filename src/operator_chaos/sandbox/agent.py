@@ -183,7 +183,16 @@ class Agent:
             if name in self.workloads:
                 continue
             relays = Relays(
-                PartitionableRelay(f"{name}-egress", spec.api_proxy_port, self.api_port),
+                # The operator's API traffic: TLS terminated here so ClientFault's table (the
+                # reference SDK's ConfigMaps in its namespace) applies to its own calls.
+                ApiRelay(
+                    f"{name}-egress",
+                    spec.api_proxy_port,
+                    self.api_port,
+                    self.sandbox / "pki",
+                    kube=self.kube,
+                    namespace=spec.namespace,
+                ),
                 {
                     port: PartitionableRelay(f"{name}-{port}", listen, 9)
                     for port, listen in spec.relays.items()

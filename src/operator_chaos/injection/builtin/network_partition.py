@@ -7,7 +7,6 @@ and status goes stale. Revert deletes the policy, and the operator must resync o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
@@ -19,27 +18,21 @@ from operator_chaos.api.v1alpha1 import (
     Duration,
     ExperimentSpec,
     InjectionType,
-    PlannedChange,
     RecoveryModel,
 )
 from operator_chaos.api.v1alpha1.durations import format_duration
-from operator_chaos.injection import targets
-from operator_chaos.injection.base import Access, FieldPath, InjectionParams, RecordData, TypeSpec
+from operator_chaos.injection import created, targets
+from operator_chaos.injection.base import Access, FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, PodSelector
 from operator_chaos.injection.protocol import (
-    Damage,
     Injector,
-    Plan,
-    RevertAction,
-    Reverted,
     Scope,
 )
-from operator_chaos.kube.port import KubeClient, ResourceRef, StateView
-from operator_chaos.safety import labels
+from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
 from operator_chaos.safety.policy import Footprint
 
 if TYPE_CHECKING:
-    from operator_chaos.safety.ledger import RollbackRecord, RunLedger
+    pass
 
 
 class Direction(StrEnum):
@@ -93,12 +86,6 @@ class Params(InjectionParams):
         return []
 
 
-class Record(RecordData):
-    """The policy is ours when its run label names this run."""
-
-    run_id: str
-
-
 SPEC = TypeSpec(
     injection_type=InjectionType.NETWORK_PARTITION,
     recovery_model=RecoveryModel.CONDITION,
@@ -106,7 +93,7 @@ SPEC = TypeSpec(
     params=Params,
     summary="Isolate pods with a deny-all NetworkPolicy until the fault is reverted.",
     affects_pods=True,
-    record=Record,
+    record=created.CreatedRecord,
     access=(
         Access(("create", "delete")),
         Access(("list",), on="namespace", resource="pods", why="NetworkPartition selects pods"),
@@ -118,117 +105,48 @@ SPEC = TypeSpec(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Isolation:
-    """What ``plan`` decided: the policy types and the pods isolated at planning."""
-
-    policy_types: tuple[str, ...]
-    pods: tuple[str, ...]
-
-
-class NetworkPartition:
+class NetworkPartition(created.CreatedFault[Params]):
     """Creates a deny-all NetworkPolicy over the selected pods; revert deletes exactly it."""
 
     spec = SPEC
+    what = "partition policy"
 
-    @staticmethod
-    def _policy_name(scope: Scope) -> str:
-        return f"chaos-partition-{scope.run_id}"
-
-    async def plan(self, kube: KubeClient, params: Params, scope: Scope) -> Plan[Isolation]:
+    def ref(self, params: Params, scope: Scope) -> ResourceRef:
         namespace = targets.need_namespace(scope, "NetworkPartition")
-        pods = await targets.live_pods(kube, namespace, params.label_selector)
-        ref = ResourceRef(
-            "networking.k8s.io/v1", "NetworkPolicy", self._policy_name(scope), namespace
-        )
-        types = (
-            ["Ingress", "Egress"]
-            if params.direction is Direction.BOTH
-            else [params.direction.value]
-        )
-        return Plan(
-            footprint=Footprint(
-                targets=(ref,),
-                namespaces=frozenset({namespace}),
-                pods_affected=len(pods),
-                affects_pods=True,
-            ),
-            changes=(
-                PlannedChange(
-                    target=str(ref),
-                    field="(object)",
-                    before="absent",
-                    after=f"deny all {'+'.join(types)} for pods {params.label_selector}",
-                ),
-            ),
-            state=Isolation(tuple(types), tuple(p["metadata"]["name"] for p in pods)),
-        )
+        name = f"chaos-partition-{scope.run_id}"
+        return ResourceRef("networking.k8s.io/v1", "NetworkPolicy", name, namespace)
 
-    async def inject(
-        self,
-        kube: KubeClient,
-        params: Params,
-        scope: Scope,
-        plan: Plan[Isolation],
-        ledger: RunLedger,
-    ) -> Sequence[str]:
-        (ref,) = plan.footprint.targets
-        record = await ledger.put(
-            ledger.new_record(self.spec.injection_type, ref, Record(run_id=scope.run_id))
-        )
-        await kube.create(
-            {
-                "apiVersion": ref.api_version,
-                "kind": ref.kind,
-                "metadata": {
-                    "name": ref.name,
-                    "namespace": ref.namespace,
-                    "labels": labels.managed(
-                        scope.run_id, "fault", **{labels.TYPE: str(self.spec.injection_type)}
-                    ),
-                    "annotations": {labels.EXPIRES: scope.expires_at.isoformat()},
-                },
-                "spec": {
-                    "podSelector": targets.to_label_selector(params.label_selector),
-                    "policyTypes": list(plan.state.policy_types),
-                    # No ingress/egress rules: everything the policy types cover is denied.
-                },
+    def content(self, params: Params) -> RawObject:
+        return {
+            "spec": {
+                "podSelector": targets.to_label_selector(params.label_selector),
+                "policyTypes": _types(params),
+                # No ingress/egress rules: everything the policy types cover is denied.
             }
-        )
-        await ledger.mark(record, "applied")
-        return [f"created {ref} isolating {len(plan.state.pods)} pod(s)"]
+        }
 
-    async def confirm(
-        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[Isolation]
-    ) -> Sequence[str]:
-        (ref,) = plan.footprint.targets
-        policy = await kube.get_or_none(ref)
-        if policy is None:
-            return [f"{ref} is missing: the partition is NOT in effect"]
+    def summary(self, params: Params) -> str:
+        return f"deny all {'+'.join(_types(params))} for pods {params.label_selector}"
+
+    async def footprint(self, kube: KubeClient, params: Params, ref: ResourceRef) -> Footprint:
         pods = await targets.live_pods(kube, ref.namespace or "", params.label_selector)
-        return [f"{ref} denies {'+'.join(policy['spec']['policyTypes'])} for {len(pods)} pod(s)"]
+        return Footprint(
+            targets=(ref,),
+            namespaces=targets.namespaces_of(ref),
+            pods_affected=len(pods),
+            affects_pods=True,
+        )
 
-    async def revert(self, kube: KubeClient, record: RollbackRecord) -> Reverted:
-        ref = record.target.ref
-        data = record.payload(Record)
-        policy = await kube.get_or_none(ref)
-        if policy is None:
-            return Reverted(str(ref), RevertAction.GONE, detail="the policy was already deleted")
-        owner = (policy["metadata"].get("labels") or {}).get(labels.RUN)
-        if owner != data.run_id:
-            return Reverted(str(ref), RevertAction.REPLACED, detail=f"not ours (run {owner!r})")
-        await kube.delete(ref, uid=policy["metadata"]["uid"])
-        return Reverted(str(ref), RevertAction.REMOVED)
+    async def verify(self, kube: KubeClient, params: Params, obj: RawObject) -> Sequence[str]:
+        ref = ResourceRef.of(obj)
+        pods = await targets.live_pods(kube, ref.namespace or "", params.label_selector)
+        return [f"{ref} denies {'+'.join(obj['spec']['policyTypes'])} for {len(pods)} pod(s)"]
 
-    def damage(self, record: RollbackRecord) -> Sequence[Damage]:
-        """The partition is in effect while our NetworkPolicy exists."""
-        ref = record.target.ref
 
-        def restored(view: StateView) -> tuple[bool, str]:
-            present = view.get(ref) is not None
-            return not present, "policy in place" if present else "no policy"
-
-        return [Damage(str(ref), "(partition)", (ref,), restored)]
+def _types(params: Params) -> list[str]:
+    if params.direction is Direction.BOTH:
+        return ["Ingress", "Egress"]
+    return [params.direction.value]
 
 
 INJECTOR: Injector[Params] = NetworkPartition()  # annotated so mypy checks the protocol
