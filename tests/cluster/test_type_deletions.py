@@ -6,7 +6,9 @@ back by operator-chaos from its backup. A run killed with SIGKILL while the obje
 leaves a ledger that ``operator-chaos clean`` reverts.
 """
 
+import asyncio
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from demo_operator_support import (
     demo_operator,  # noqa: F401  (fixture)
     demo_operator_process,  # noqa: F401  (fixture)
 )
-from engine_support import TOOL_NS, PausedRun, ToolResult, leftovers, run_tool
+from engine_support import REPO, TOOL_NS, PausedRun, ToolResult, leftovers, run_tool
 
 from operator_chaos.kube.client import LightkubeClient
 from operator_chaos.kube.port import RawObject, ResourceRef
@@ -312,6 +314,43 @@ async def test_namespace_deletion_waits_out_terminating_and_recreates(
     assert (after.get("status") or {}).get("phase") == "Active"
     # The contents were the operator's to rebuild: the ConfigMap went with the namespace.
     assert await kube.get_or_none(ResourceRef("v1", "ConfigMap", "content", SCRATCH)) is None
+    await all_clean(kube)
+
+
+async def test_namespace_deletion_is_resilient_when_its_owner_recreates_it(
+    kube: LightkubeClient,
+    sandbox: Any,
+    demo_operator: DemoOperator,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The twin of the Failed run above: a real process that owns the namespace (the
+    namespace keeper) creates it again once it has terminated, so the operator side did
+    its part and the verdict is Resilient; the tool recreates nothing."""
+    before = await scratch_namespace(kube)
+    keeper = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(REPO / "tests" / "operators" / "namespace_keeper.py"),
+        str(sandbox.kubeconfig),
+        SCRATCH,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        injection = {"type": "NamespaceDeletion", "parameters": {"namespace": SCRATCH}}
+        path = experiment(tmp_path, "ns-kept", injection, "120s", namespaces=(SCRATCH,))
+        result = await run_case(sandbox, path)
+        report = result.report()
+        assert report["verdict"] == "Resilient", result.describe()
+        assert result.rc == 0, result.describe()
+        assert [(c["action"]) for c in report["revert"]["changes"]] == ["already"]
+        (restoration,) = report["restorations"]
+        assert restoration["restoredBy"] == "operator", restoration
+        after = await kube.get(ResourceRef("v1", "Namespace", SCRATCH))
+        assert after["metadata"]["uid"] != before["metadata"]["uid"]
+    finally:
+        keeper.terminate()
+        output, _ = await keeper.communicate()
+    assert b"keeper: created Namespace deletions-scratch" in output, output
     await all_clean(kube)
 
 

@@ -32,7 +32,8 @@ def test_failure_modes_writes_the_file(tmp_path: Path) -> None:
     assert result.output == ""
     page = parse_markdown(out.read_text(encoding="utf-8"))
     assert page.title == "training-operator Failure Modes"
-    assert [row[2] for row in page.rows] == sorted(p.name for p in EXPERIMENTS.iterdir())
+    assert sorted(row[2] for row in page.rows) == sorted(p.name for p in EXPERIMENTS.iterdir())
+    assert [row[0] for row in page.rows] == sorted(row[0] for row in page.rows)  # by type
 
 
 def test_failure_modes_to_stdout_equals_the_file(tmp_path: Path) -> None:
