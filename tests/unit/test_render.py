@@ -121,6 +121,20 @@ def test_verdict_is_shown_when_done_and_the_clock_stops() -> None:
     assert board.closing_line() is None  # not interrupted: nothing to say at the end
 
 
+def test_a_suite_cooldown_is_counted_down_until_the_next_run_starts() -> None:
+    clock = FakeClock()
+    board = render.Board(clock)
+    cooldown = event(
+        clock, "cooldown 10s before the next run", kind=events.COOLDOWN, countdown_s=10.0
+    )
+    board.feed(cooldown)
+    row = board.rows[EXP]
+    clock.now += 4
+    assert board.clock_cell(row) == "cooldown 6s left"
+    board.feed(phase(clock, Phase.PENDING))  # the run begins: the countdown is over
+    assert not board.clock_cell(row).startswith("cooldown")
+
+
 def test_a_run_with_no_impact_is_marked_as_in_the_verdict_table() -> None:
     clock = FakeClock()
     board = render.Board(clock)

@@ -90,6 +90,8 @@ class Board:
         if event.kind == events.PHASE:
             return  # the phase column says it; "Latest" keeps the last real news
         label = events.COUNTDOWNS.get(event.kind)
+        if event.kind == events.COOLDOWN:  # before the run starts: a phase of its own
+            row.phase, row.phase_since = "Cooldown", event.monotonic
         if label is not None and event.countdown_s is not None:
             row.countdown = (label, event.monotonic + event.countdown_s)
             row.countdown_phase = row.phase

@@ -25,7 +25,9 @@ REVERT = "revert"
 """A change the tool undid (or could not undo: level ``error``)."""
 INTERRUPTED = "interrupted"
 """Ctrl-C / SIGTERM ended the run; ``reverted`` lists what the tool undid on the way out."""
-COUNTDOWNS = {HOLD: "hold", RECOVERY: "recovery timeout"}
+COOLDOWN = "cooldown"
+"""A suite pauses ``countdown_s`` seconds before this experiment (same target as the last)."""
+COUNTDOWNS = {HOLD: "hold", RECOVERY: "recovery timeout", COOLDOWN: "cooldown"}
 
 
 @dataclass(frozen=True, slots=True)

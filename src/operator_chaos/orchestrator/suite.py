@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from operator_chaos.kube.port import KubeClient
 from operator_chaos.load.experiments import LoadedExperiment
+from operator_chaos.orchestrator import events
 from operator_chaos.orchestrator.events import Progress, ProgressSink, discard
 from operator_chaos.orchestrator.lifecycle import RunOptions, RunOutcome, run_experiment
 
@@ -43,7 +44,10 @@ async def run_suite(
                     name = item.experiment.metadata.name
                     sink(
                         Progress(
-                            name, f"cooldown {cooldown.total_seconds():g}s before the next run"
+                            name,
+                            f"cooldown {cooldown.total_seconds():g}s before the next run",
+                            kind=events.COOLDOWN,
+                            countdown_s=cooldown.total_seconds(),
                         )
                     )
                     await asyncio.sleep(cooldown.total_seconds())

@@ -53,6 +53,8 @@ from operator_chaos.sandbox.workload import WorkloadSpec, workloads_dir
 
 log = logging.getLogger("operator_chaos.sandbox.agent")
 TOKEN_SECONDS = 7 * 24 * 3600
+VOLUME_WAIT_S = 10.0
+"""How long a process start waits for its projected volumes before starting anyway."""
 MAX_GRACE = 10.0
 BACKOFF_BASE = 1.0
 BACKOFF_MAX = 30.0
@@ -501,7 +503,12 @@ class Agent:
             "podName": runtime.name,
             "sandboxDir": str(self.sandbox),
         }
-        volumes = self._project_volumes(runtime, spec, work, values)
+        volumes, synced = self._project_volumes(runtime, spec, work, values)
+        # As a kubelet, start the container only once its volumes are mounted (Kueue reads
+        # its config file and certificates at start-up); bounded, so a broken API server
+        # cannot hang the agent: the process then starts with what is there.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in synced)), VOLUME_WAIT_S)
         args = [expand(a, values, c.ports, volumes) for a in spec.args]
         env = {
             **os.environ,
@@ -534,12 +541,14 @@ class Agent:
 
     def _project_volumes(
         self, runtime: PodRuntime, spec: WorkloadSpec, work: Path, values: dict[str, str]
-    ) -> dict[str, str]:
+    ) -> tuple[dict[str, str], list[asyncio.Event]]:
         """Project each ``{volume:NAME}`` the operator uses (a Secret or ConfigMap volume of
-        the pod) into a directory, kept in sync like the kubelet does; return NAME -> dir."""
+        the pod) into a directory, kept in sync like the kubelet does; return NAME -> dir and
+        the events set once each new projection has been written."""
         wanted = named_placeholders([*spec.args, *spec.env.values()], "volume")
         declared = {v.get("name"): v for v in runtime.pod["spec"].get("volumes") or []}
         found: dict[str, str] = {}
+        synced: list[asyncio.Event] = []
         ports_now = runtime.container.ports
 
         def rewrite(text: str) -> str:
@@ -555,10 +564,12 @@ class Agent:
                                 name, name)  # fmt: skip
                 dest.mkdir(parents=True, exist_ok=True)
                 continue
+            done = asyncio.Event()
+            synced.append(done)
             runtime.volumes[name] = asyncio.create_task(
-                volumes.project(self.kube, runtime.namespace, volume, dest, rewrite)
+                volumes.project(self.kube, runtime.namespace, volume, dest, rewrite, done)
             )
-        return found
+        return found, synced
 
     async def _probe_if_due(self, runtime: PodRuntime, spec: WorkloadSpec, now: float) -> None:
         c = runtime.container
