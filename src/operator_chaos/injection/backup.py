@@ -15,16 +15,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import Field
 
 from operator_chaos.api.v1alpha1 import PlannedChange
 from operator_chaos.injection import targets
-from operator_chaos.injection.base import RecordData
-from operator_chaos.injection.protocol import Damage, InjectionFailed, RevertAction, Reverted
+from operator_chaos.injection.base import InjectionParams, RecordData, TypeSpec
+from operator_chaos.injection.protocol import (
+    Damage,
+    InjectionFailed,
+    Plan,
+    RevertAction,
+    Reverted,
+    Scope,
+)
 from operator_chaos.kube import errors as kube_errors
 from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef, StateView
+from operator_chaos.safety import labels, policy
 
 if TYPE_CHECKING:
     from operator_chaos.safety.ledger import RollbackRecord, RunLedger
@@ -223,3 +231,46 @@ async def read_back(kube: KubeClient, ref: ResourceRef, uid: str) -> str:
     if meta.get("deletionTimestamp"):
         return f"{ref}: being deleted (finalizers {meta.get('finalizers') or []})"
     raise InjectionFailed(f"{ref} is still there after the delete; the fault is not active")
+
+
+def refuse_unsafe(ref: ResourceRef, obj: RawObject, what: str) -> None:
+    """Plan-time refusals every deletion shares: the tool's own objects, and an object that
+    is already going away (deleting it again proves nothing and its backup may be stale)."""
+    why = policy.tool_owned(ref, obj, labels.DEFAULT_NAMESPACE)
+    if why:
+        raise targets.InjectionRefused(f"{ref} {why}: {what} never deletes it")
+    if obj["metadata"].get("deletionTimestamp"):
+        raise targets.InjectionRefused(f"{ref} is already being deleted")
+
+
+P = TypeVar("P", bound=InjectionParams)
+
+
+class DeletionFault(Generic[P]):
+    """Inject / confirm / revert / damage for "back up, delete, restore"; a type only plans
+    (which object, what the plan says) and may wait longer for Terminating on revert."""
+
+    spec: TypeSpec
+    terminating_wait: float = TERMINATING_WAIT
+
+    async def plan(self, kube: KubeClient, params: P, scope: Scope) -> Plan[Planned]:
+        raise NotImplementedError
+
+    async def inject(
+        self, kube: KubeClient, params: P, scope: Scope, plan: Plan[Planned], ledger: RunLedger
+    ) -> Sequence[str]:
+        (ref,) = plan.footprint.targets
+        _, line = await delete(kube, ledger, self.spec.injection_type, ref, plan.state.uid)
+        return [line]
+
+    async def confirm(
+        self, kube: KubeClient, params: P, scope: Scope, plan: Plan[Planned]
+    ) -> Sequence[str]:
+        (ref,) = plan.footprint.targets
+        return [await read_back(kube, ref, plan.state.uid)]
+
+    async def revert(self, kube: KubeClient, record: RollbackRecord) -> Reverted:
+        return await restore(kube, record, wait=self.terminating_wait)
+
+    def damage(self, record: RollbackRecord) -> Sequence[Damage]:
+        return damage(record)

@@ -25,13 +25,13 @@ from operator_chaos.api.v1alpha1 import (
 from operator_chaos.injection import backup, targets
 from operator_chaos.injection.base import Access, FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, NamespaceName, namespace_allowed
-from operator_chaos.injection.protocol import Damage, Injector, Plan, Reverted, Scope
+from operator_chaos.injection.protocol import Injector, Plan, Scope
 from operator_chaos.kube import errors as kube_errors
 from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
 from operator_chaos.safety import labels, policy
 
 if TYPE_CHECKING:
-    from operator_chaos.safety.ledger import RollbackRecord, RunLedger
+    pass
 
 PROTECTED = frozenset(
     {"default", "kube-system", "kube-public", "kube-node-lease", "operator-chaos-system"}
@@ -82,11 +82,14 @@ COUNTED = (("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "ConfigMap"), ("
 """What the plan line counts, so the reader sees what the deletion takes with it."""
 
 
-class NamespaceDeletion:
-    """Deletes one namespace after backing its Namespace object up; revert recreates it once
-    the old one is gone, unless a namespace of that name exists again."""
+class NamespaceDeletion(backup.DeletionFault[Params]):
+    """Deletes one namespace after backing its Namespace object up; revert waits out
+    Terminating (the namespace controller empties it first), then recreates it, unless a
+    namespace of that name exists again."""
 
     spec = SPEC
+    terminating_wait = 300.0
+    """Seconds to wait for the namespace controller to empty and remove the old namespace."""
 
     async def plan(self, kube: KubeClient, params: Params, scope: Scope) -> Plan[backup.Planned]:
         name = params.namespace
@@ -118,37 +121,6 @@ class NamespaceDeletion:
             ),
             state=backup.Planned(uid=obj["metadata"]["uid"]),
         )
-
-    async def inject(
-        self,
-        kube: KubeClient,
-        params: Params,
-        scope: Scope,
-        plan: Plan[backup.Planned],
-        ledger: RunLedger,
-    ) -> Sequence[str]:
-        (ref,) = plan.footprint.targets
-        _, line = await backup.delete(kube, ledger, self.spec.injection_type, ref, plan.state.uid)
-        return [line]
-
-    async def confirm(
-        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[backup.Planned]
-    ) -> Sequence[str]:
-        (ref,) = plan.footprint.targets
-        return [await backup.read_back(kube, ref, plan.state.uid)]
-
-    async def revert(self, kube: KubeClient, record: RollbackRecord) -> Reverted:
-        """Waits out Terminating (the namespace controller empties it first), then creates
-        the Namespace again; one that exists again is left as it is."""
-        return await backup.restore(kube, record, wait=TERMINATING_WAIT)
-
-    def damage(self, record: RollbackRecord) -> Sequence[Damage]:
-        """Restored when a namespace of that name exists again and is not terminating."""
-        return backup.damage(record)
-
-
-TERMINATING_WAIT = 300.0
-"""Seconds to wait for the namespace controller to empty and remove the old namespace."""
 
 
 async def _holds_ledgers(kube: KubeClient, namespace: str) -> bool:

@@ -24,12 +24,12 @@ from operator_chaos.injection.fields import (
     namespace_allowed,
     targets_chaos_api,
 )
-from operator_chaos.injection.protocol import Damage, Injector, Plan, Reverted, Scope
+from operator_chaos.injection.protocol import Injector, Plan, Scope
 from operator_chaos.kube.port import KubeClient
-from operator_chaos.safety import labels, policy
+from operator_chaos.safety import policy
 
 if TYPE_CHECKING:
-    from operator_chaos.safety.ledger import RollbackRecord, RunLedger
+    pass
 
 FORBIDDEN_KINDS = frozenset({"Namespace", "Node", "CustomResourceDefinition", "PersistentVolume"})
 
@@ -74,7 +74,7 @@ SPEC = TypeSpec(
 )
 
 
-class ResourceDeletion:
+class ResourceDeletion(backup.DeletionFault[Params]):
     """Deletes the named object after backing it up; revert recreates it unless it is back."""
 
     spec = SPEC
@@ -90,40 +90,12 @@ class ResourceDeletion:
             raise targets.InjectionRefused(
                 f"{ref} is cluster-scoped; ResourceDeletion deletes namespaced objects only"
             )
-        why = policy.tool_owned(ref, obj, labels.DEFAULT_NAMESPACE)
-        if why:
-            raise targets.InjectionRefused(f"{ref} {why}: ResourceDeletion never deletes it")
-        if obj["metadata"].get("deletionTimestamp"):
-            raise targets.InjectionRefused(f"{ref} is already being deleted")
+        backup.refuse_unsafe(ref, obj, "ResourceDeletion")
         return Plan(
             footprint=policy.Footprint(targets=(ref,), namespaces=frozenset({namespace})),
             changes=(backup.planned_change(ref, obj),),
             state=backup.Planned(uid=obj["metadata"]["uid"]),
         )
-
-    async def inject(
-        self,
-        kube: KubeClient,
-        params: Params,
-        scope: Scope,
-        plan: Plan[backup.Planned],
-        ledger: RunLedger,
-    ) -> Sequence[str]:
-        (ref,) = plan.footprint.targets
-        _, line = await backup.delete(kube, ledger, self.spec.injection_type, ref, plan.state.uid)
-        return [line]
-
-    async def confirm(
-        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[backup.Planned]
-    ) -> Sequence[str]:
-        (ref,) = plan.footprint.targets
-        return [await backup.read_back(kube, ref, plan.state.uid)]
-
-    async def revert(self, kube: KubeClient, record: RollbackRecord) -> Reverted:
-        return await backup.restore(kube, record)
-
-    def damage(self, record: RollbackRecord) -> Sequence[Damage]:
-        return backup.damage(record)
 
 
 INJECTOR: Injector[Params] = ResourceDeletion()

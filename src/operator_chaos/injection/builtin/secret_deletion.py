@@ -17,12 +17,12 @@ from operator_chaos.api.v1alpha1 import DangerLevel, ExperimentSpec, InjectionTy
 from operator_chaos.injection import backup, targets
 from operator_chaos.injection.base import Access, FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, NamespaceName, ObjectName, namespace_allowed
-from operator_chaos.injection.protocol import Damage, Injector, Plan, Reverted, Scope
+from operator_chaos.injection.protocol import Injector, Plan, Scope
 from operator_chaos.kube.port import KubeClient, ResourceRef
-from operator_chaos.safety import labels, policy
+from operator_chaos.safety import policy
 
 if TYPE_CHECKING:
-    from operator_chaos.safety.ledger import RollbackRecord, RunLedger
+    pass
 
 PROTECTED = frozenset(
     {"etcd-client", "apiserver-etcd-client", "service-account-key", "oauth-serving-cert"}
@@ -64,7 +64,7 @@ SPEC = TypeSpec(
 )
 
 
-class SecretDeletion:
+class SecretDeletion(backup.DeletionFault[Params]):
     """Deletes the named Secret after backing it up; revert recreates it unless it is back."""
 
     spec = SPEC
@@ -75,40 +75,12 @@ class SecretDeletion:
         obj = await kube.get_or_none(ref)
         if obj is None:
             raise targets.InjectionRefused(f"{ref} not found: create it or fix the parameters")
-        why = policy.tool_owned(ref, obj, labels.DEFAULT_NAMESPACE)
-        if why:
-            raise targets.InjectionRefused(f"{ref} {why}: SecretDeletion never deletes it")
-        if obj["metadata"].get("deletionTimestamp"):
-            raise targets.InjectionRefused(f"{ref} is already being deleted")
+        backup.refuse_unsafe(ref, obj, "SecretDeletion")
         return Plan(
             footprint=policy.Footprint(targets=(ref,), namespaces=frozenset({namespace})),
             changes=(backup.planned_change(ref, obj),),
             state=backup.Planned(uid=obj["metadata"]["uid"]),
         )
-
-    async def inject(
-        self,
-        kube: KubeClient,
-        params: Params,
-        scope: Scope,
-        plan: Plan[backup.Planned],
-        ledger: RunLedger,
-    ) -> Sequence[str]:
-        (ref,) = plan.footprint.targets
-        _, line = await backup.delete(kube, ledger, self.spec.injection_type, ref, plan.state.uid)
-        return [line]
-
-    async def confirm(
-        self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[backup.Planned]
-    ) -> Sequence[str]:
-        (ref,) = plan.footprint.targets
-        return [await backup.read_back(kube, ref, plan.state.uid)]
-
-    async def revert(self, kube: KubeClient, record: RollbackRecord) -> Reverted:
-        return await backup.restore(kube, record)
-
-    def damage(self, record: RollbackRecord) -> Sequence[Damage]:
-        return backup.damage(record)
 
 
 INJECTOR: Injector[Params] = SecretDeletion()
