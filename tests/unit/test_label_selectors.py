@@ -1,11 +1,14 @@
 """Label selector strings, parsed with the API server's grammar."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from operator_chaos.injection.labels import (
     Operator,
     Requirement,
     SelectorError,
+    _tokens,
     label_key_problem,
     label_value_problem,
     parse_selector,
@@ -90,3 +93,32 @@ def test_label_values() -> None:
     assert label_value_problem("v1.2_x") is None
     assert label_value_problem("has space") is not None
     assert label_value_problem("x" * 64) is not None
+
+
+def _character_loop_tokens(text: str) -> list[str]:
+    """The tokenizer as first written, one character at a time: the reference for the regex."""
+    special = set("=!(),<>")
+    tokens: list[str] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos].isspace():
+            pos += 1
+        elif text.startswith(("==", "!="), pos):
+            tokens.append(text[pos : pos + 2])
+            pos += 2
+        elif text[pos] in special:
+            tokens.append(text[pos])
+            pos += 1
+        else:
+            end = pos
+            while end < len(text) and not text[end].isspace() and text[end] not in special:
+                end += 1
+            tokens.append(text[pos:end])
+            pos = end
+    return tokens
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab.-_/=!(),<> \t\u00a0\u2003\x1c9")), max_size=30))
+def test_the_tokenizer_splits_as_the_character_loop_did(text: str) -> None:
+    assert _tokens(text) == _character_loop_tokens(text)

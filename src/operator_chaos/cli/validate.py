@@ -44,10 +44,14 @@ def validate(paths: tuple[Path, ...], knowledge: bool, output: str) -> None:
 
     load = _knowledge_loader() if knowledge else _experiment_loader()
     results: list[tuple[Path, list[str], Sequence[Problem]]] = []
-    for directory in (p for p in paths if p.is_dir() and not expand([p])):
-        problem = Problem(str(directory), 0, 0, "", "no .yaml or .yml files in this directory")
-        results.append((directory, [], [problem]))
-    for path in expand(paths):
+    files: dict[Path, None] = {}  # ordered, without repeats
+    for argument in paths:
+        found = expand([argument])
+        if argument.is_dir() and not found:
+            problem = Problem(str(argument), 0, 0, "", "no .yaml or .yml files in this directory")
+            results.append((argument, [], [problem]))
+        files.update(dict.fromkeys(found))
+    for path in files:
         try:
             results.append((path, load(path), ()))
         except LoadError as exc:

@@ -56,26 +56,13 @@ class SelectorError(ValueError):
     """A selector string that the API server would refuse."""
 
 
+_TOKEN = re.compile(r"==|!=|[=!(),<>]|[^\s=!(),<>]+")
+"""A selector's tokens: the two-character operators, one special character, or a run of
+anything else up to whitespace or a special character (whitespace only separates)."""
+
+
 def _tokens(text: str) -> list[str]:
-    tokens: list[str] = []
-    pos = 0
-    while pos < len(text):
-        char = text[pos]
-        if char.isspace():
-            pos += 1
-        elif text.startswith(("==", "!="), pos):
-            tokens.append(text[pos : pos + 2])
-            pos += 2
-        elif char in _SPECIAL:
-            tokens.append(char)
-            pos += 1
-        else:
-            end = pos
-            while end < len(text) and not text[end].isspace() and text[end] not in _SPECIAL:
-                end += 1
-            tokens.append(text[pos:end])
-            pos = end
-    return tokens
+    return _TOKEN.findall(text)
 
 
 class _Parser:

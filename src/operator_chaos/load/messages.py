@@ -218,15 +218,52 @@ def allowed_keys(model: type[BaseModel], path: FieldPath, data: Any) -> set[str]
     return keys
 
 
-def booleans_for_integers(model: type[BaseModel], data: Any) -> list[FieldPath]:
+def booleans_for_integers(
+    model: type[BaseModel], data: Any, candidates: Iterable[FieldPath] | None = None
+) -> list[FieldPath]:
     """Paths in ``data`` where ``true``/``false`` stands for an integer field of ``model``.
 
     pydantic's lax mode (needed for the Go format's string parameters such as ``count: "2"``)
     also takes ``count: true`` as 1; a boolean is never a count, so the loader refuses it.
+    ``candidates`` are the paths of every boolean in ``data`` when the parser knows them:
+    then only those paths are followed, instead of the whole document.
     """
+    if candidates is not None:
+        return [path for path in candidates if _int_field_holds_bool(model, data, path, 0)]
     found: list[FieldPath] = []
     _walk_booleans(model, data, (), found)
     return found
+
+
+def _int_field_holds_bool(annotation: Any, value: Any, path: FieldPath, depth: int) -> bool:
+    """What :func:`_walk_booleans` would find at ``path``, following that path alone."""
+    shape = _shape(annotation)
+    if depth == len(path):
+        return isinstance(value, bool) and shape.bool_is_int
+    if not shape.may_hold_int:
+        return False
+    segment = path[depth]
+    for kind, member in shape.members:
+        if kind == "model" and isinstance(value, Mapping):
+            fields = _model_fields(member, value)
+            if fields:
+                field = fields.get(segment) if isinstance(segment, str) else None
+                return (
+                    field is not None
+                    and segment in value
+                    and _int_field_holds_bool(field, value[segment], path, depth + 1)
+                )
+        elif kind == "dict" and isinstance(value, Mapping):
+            return segment in value and _int_field_holds_bool(
+                member, value[segment], path, depth + 1
+            )
+        elif kind == "list" and isinstance(value, list):
+            return (
+                isinstance(segment, int)
+                and 0 <= segment < len(value)
+                and _int_field_holds_bool(member, value[segment], path, depth + 1)
+            )
+    return False
 
 
 _SHAPES: dict[int, tuple[Any, "_Shape"]] = {}
@@ -288,6 +325,15 @@ def _may_hold_int(annotation: Any, visiting: set[int]) -> bool:
 _PLAIN_FIELDS: dict[type[BaseModel], dict[str, Any]] = {}
 
 
+def _model_fields(model: type[BaseModel], value: Mapping[str, Any]) -> dict[str, Any]:
+    fields = _PLAIN_FIELDS.get(model)
+    if fields is None:
+        fields = _fields_by_alias(model, value)
+        if "type" not in model.model_fields:  # not a tagged variant: same every time
+            _PLAIN_FIELDS[model] = fields
+    return fields
+
+
 def _walk_booleans(annotation: Any, value: Any, path: FieldPath, found: list[FieldPath]) -> None:
     shape = _shape(annotation)
     if isinstance(value, bool):
@@ -298,11 +344,7 @@ def _walk_booleans(annotation: Any, value: Any, path: FieldPath, found: list[Fie
         return
     for kind, member in shape.members:
         if kind == "model" and isinstance(value, Mapping):
-            fields = _PLAIN_FIELDS.get(member)
-            if fields is None:
-                fields = _fields_by_alias(member, value)
-                if "type" not in member.model_fields:  # not a tagged variant: same every time
-                    _PLAIN_FIELDS[member] = fields
+            fields = _model_fields(member, value)
             if fields:
                 for key, child in value.items():
                     if key in fields:

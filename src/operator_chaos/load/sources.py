@@ -1,5 +1,6 @@
 """Expand command-line FILE|DIR arguments into the YAML files they stand for."""
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -24,9 +25,19 @@ def expand(arguments: Iterable[Path]) -> list[Path]:
 
 
 def _walk(directory: Path) -> Iterable[Path]:
-    for path in directory.rglob("*"):
-        relative = path.relative_to(directory).parts
-        if any(part.startswith(".") for part in relative):
-            continue
-        if path.suffix in SUFFIXES and path.is_file():
-            yield path
+    # scandir, not rglob: hidden directories are pruned instead of walked, and an entry's type
+    # comes from the directory listing (no stat per file on most file systems).
+    pending = [directory]
+    while pending:
+        current = pending.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError:
+            continue  # unreadable: what rglob did too
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):  # a symlink loop cannot trap the walk
+                pending.append(Path(entry.path))
+            elif entry.name.endswith(SUFFIXES) and entry.is_file():
+                yield Path(entry.path)

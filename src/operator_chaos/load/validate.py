@@ -86,9 +86,13 @@ def _check_parameters(
 
 def _booleans(doc: Document, prefix: FieldPath, model: type[Any], data: Any) -> list[Problem]:
     """``count: true`` and the like: lax validation would read it as 1."""
+    candidates = None
+    if doc.booleans is not None:  # the parser listed every boolean: check only those
+        depth = len(prefix)
+        candidates = [path[depth:] for path in doc.booleans if path[:depth] == prefix]
     return [
         doc.problem((*prefix, *path), f"must be an integer, got {_get(data, *path)!r}")
-        for path in booleans_for_integers(model, data)
+        for path in booleans_for_integers(model, data, candidates)
     ]
 
 

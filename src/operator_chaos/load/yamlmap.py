@@ -17,6 +17,7 @@ profiles, playbooks, ``--set`` values), so every bound lives here:
 - scalars the safe constructor cannot build (``2001-13-45``) are located errors too.
 """
 
+import functools
 import os
 import stat
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ FieldPath = tuple[str | int, ...]
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 _INT_TAG = "tag:yaml.org,2002:int"
 _STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _SPECIAL_FILES = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
     (stat.S_ISCHR, "a character device"),
@@ -51,38 +53,34 @@ try:  # the C composer is ~10x faster; fall back silently when libyaml is absent
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Base = yaml.SafeLoader
 
-_TAGS: dict[tuple[str, tuple[bool, bool]], str] = {}
-_TAGS_MAX = 4096
-_TAGS_VALUE_MAX = 64
+_RESOLVER = yaml.resolver.Resolver()  # the safe loaders' resolver; nothing adds path resolvers
+_RESOLVE_CACHE = 4096
+_RESOLVE_CACHE_TEXT = 4096
+"""Texts longer than this clear the cache after parsing: it then never holds more than
+``_RESOLVE_CACHE`` scalars of small files (or those of the one large file being parsed)."""
+
+
+@functools.lru_cache(maxsize=_RESOLVE_CACHE)
+def _resolve(kind: Any, value: Any, implicit: Any) -> str:
+    return str(_RESOLVER.resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
 
 
 class _Loader(_Base):  # type: ignore[valid-type,misc,unused-ignore]
-    """The safe loader with scalar tag resolution memoized.
+    """The safe loader with tag resolution memoized.
 
     The composer asks the (Python) resolver about every node, and across many files the same
-    keys and values come back. Without path resolvers (nothing registers one) a scalar's tag
-    depends only on its text and implicit flags, so the cached answer is the one ``resolve``
-    would give; the cache is bounded in entries and in the length of the texts it keeps.
+    keys and values come back. Without path resolvers (nothing registers one) a node's tag
+    depends only on its kind, text and implicit flags, so a cached answer is the one
+    ``resolve`` would give. The cache is C code (``lru_cache``): a hit runs no Python.
     """
 
+    resolve = staticmethod(_resolve)
+
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        if self.yaml_path_resolvers:  # pragma: no cover - nothing registers one
-            super().descend_resolver(current_node, current_index)
+        """Path resolvers only: there are none."""
 
     def ascend_resolver(self) -> None:
-        if self.yaml_path_resolvers:  # pragma: no cover - nothing registers one
-            super().ascend_resolver()
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-        if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
-            return str(super().resolve(kind, value, implicit))
-        key = (value, implicit)
-        tag = _TAGS.get(key)
-        if tag is None:
-            tag = str(super().resolve(kind, value, implicit))
-            if len(value) <= _TAGS_VALUE_MAX and len(_TAGS) < _TAGS_MAX:
-                _TAGS[key] = tag
-        return tag
+        """Path resolvers only: there are none."""
 
 
 @dataclass(slots=True)
@@ -98,6 +96,10 @@ class Document:
     positions: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
     start: tuple[int, int] = (1, 1)
     overridden: dict[FieldPath, str] = field(default_factory=dict)
+    booleans: list[FieldPath] | None = None
+    """Where ``data`` holds ``true``/``false``, in document order (``None``: not known, e.g.
+    after ``--set``). The loader checks these against integer fields instead of walking all
+    of ``data``."""
 
     def position(self, path: FieldPath) -> tuple[int, int]:
         """The closest known position for ``path``, walking up to the parent when needed."""
@@ -141,10 +143,15 @@ def dotted(path: FieldPath) -> str:
 class _Builder:
     """Converts composed nodes to data, recording positions and enforcing the node budget."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, may_merge: bool = True) -> None:
         self.doc = doc
         self.nodes = 0
-        self.constructor = yaml.SafeLoader("")  # only used for scalar resolution
+        self.booleans: list[FieldPath] = []
+        self.constructor = yaml.constructor.SafeConstructor()  # scalars and merge keys only
+        # A merge key is a plain "<<" or an explicit tag (which needs a "!"); text with neither
+        # has none, so its mappings skip the constructor's Python merge scan.
+        self.may_merge = may_merge
+        self.merged: dict[int, int] = {}  # id(mapping node) -> pairs that came from merge keys
 
     def build(self, node: yaml.Node, path: FieldPath, depth: int = 0) -> Any:
         self.nodes += 1
@@ -157,38 +164,82 @@ class _Builder:
             mark = node.start_mark
             positions[path] = (mark.line + 1, mark.column + 1)
         if type(node) is yaml.ScalarNode:
-            return self._scalar(node, path)
+            value = self._scalar(node, path)
+            if value is True or value is False:
+                self.booleans.append(path)
+            return value
         if node.tag not in _PLAIN_TAGS:
             # Scalars with unknown tags fail in the safe constructor; collections would not.
             raise _LocatedError(path, f"unsupported YAML tag {node.tag!r}; remove it")
         if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            self.constructor.flatten_mapping(node)
-            for key_node, value_node in node.value:
-                if type(key_node) is yaml.ScalarNode:  # nearly every key: no path of its own
-                    self.nodes += 1
-                    try:
-                        key = self._scalar(key_node, path)
-                    except _LocatedError as exc:
-                        at = key_node.start_mark
-                        positions[(*path, "<key>")] = (at.line + 1, at.column + 1)
-                        raise _LocatedError((*path, "<key>"), exc.message) from None
-                else:
-                    key = self.build(key_node, (*path, "<key>"), depth + 1)
-                    positions.pop((*path, "<key>"), None)
-                    if isinstance(key, list | dict):
-                        raise _LocatedError(path, "mapping keys must be scalars")
-                key_text = key if isinstance(key, str) else str(key)
-                child = (*path, key_text)
-                km = key_node.start_mark
-                positions[child] = (km.line + 1, km.column + 1)
-                if key_text in out:
-                    raise _LocatedError(child, f"duplicate key {key_text!r}")
-                out[key_text] = self.build(value_node, child, depth + 1)
-            return out
+            return self._mapping(node, path, depth)
         return [
             self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)
         ]
+
+    def _mapping(self, node: yaml.MappingNode, path: FieldPath, depth: int) -> dict[str, Any]:
+        positions = self.doc.positions
+        out: dict[str, Any] = {}
+        merged = self._merge(node) if self.may_merge else 0
+        explicit: set[str] | None = set() if merged else None  # else `out` holds the same keys
+        leaf_depth_ok = depth + 1 <= MAX_DEPTH
+        for index, (key_node, value_node) in enumerate(node.value):
+            if type(key_node) is not yaml.ScalarNode:
+                key = self.build(key_node, (*path, "<key>"), depth + 1)
+                positions.pop((*path, "<key>"), None)
+                if isinstance(key, list | dict):
+                    raise _LocatedError(path, "mapping keys must be scalars")
+            elif key_node.tag == _STR_TAG:  # nearly every key: no path of its own
+                self.nodes += 1
+                key = key_node.value
+            else:
+                self.nodes += 1
+                try:
+                    key = self._scalar(key_node, path)
+                except _LocatedError as exc:
+                    at = key_node.start_mark
+                    positions[(*path, "<key>")] = (at.line + 1, at.column + 1)
+                    raise _LocatedError((*path, "<key>"), exc.message) from None
+            key_text = key if isinstance(key, str) else str(key)
+            child = (*path, key_text)
+            km = key_node.start_mark
+            positions[child] = (km.line + 1, km.column + 1)
+            if explicit is None:
+                if key_text in out:
+                    raise _LocatedError(child, f"duplicate key {key_text!r}")
+            elif index >= merged:  # a key written here (merged ones may be overridden)
+                if key_text in explicit:
+                    raise _LocatedError(child, f"duplicate key {key_text!r}")
+                explicit.add(key_text)
+            if (
+                type(value_node) is yaml.ScalarNode
+                and value_node.tag == _STR_TAG
+                and leaf_depth_ok
+                and self.nodes < MAX_NODES
+            ):
+                # What build() does for a string, inlined for the commonest value; the
+                # child's position is its key's, recorded above.
+                self.nodes += 1
+                out[key_text] = value_node.value
+            else:
+                out[key_text] = self.build(value_node, child, depth + 1)
+        return out
+
+    def _merge(self, node: yaml.MappingNode) -> int:
+        """Expand ``<<`` merge keys in place; return how many leading pairs came from them.
+
+        The constructor puts merged pairs first, and keys written in the mapping override them
+        (as YAML's merge type says); an aliased mapping is flattened once and remembered.
+        """
+        known = self.merged.get(id(node))
+        if known is not None:
+            return known
+        written = len(node.value)
+        merge_keys = sum(1 for key, _ in node.value if key.tag == _MERGE_TAG)
+        self.constructor.flatten_mapping(node)
+        merged = len(node.value) - (written - merge_keys)
+        self.merged[id(node)] = merged
+        return merged
 
     def _scalar(self, node: yaml.Node, path: FieldPath) -> Any:
         if node.tag == _STR_TAG:
@@ -325,13 +376,16 @@ def parse(text: str, source: str) -> list[Document]:
     if len(text) > MAX_BYTES:
         raise LoadError([Problem(source, 1, 1, "", f"text is larger than {MAX_BYTES} bytes")])
     loader = _Loader(text)
+    may_merge = "<<" in text or "!" in text
     documents: list[Document] = []
     try:
         for node in _compose_all(loader):
             mark = node.start_mark
             doc = Document(source, None, start=(mark.line + 1, mark.column + 1))
             try:
-                doc.data = _Builder(doc).build(node, ())
+                builder = _Builder(doc, may_merge)
+                doc.data = builder.build(node, ())
+                doc.booleans = builder.booleans
             except _LocatedError as exc:
                 raise LoadError([doc.problem(exc.path, exc.message)]) from None
             except _TooLargeError as exc:
@@ -367,6 +421,8 @@ def parse(text: str, source: str) -> list[Document]:
         raise LoadError([Problem(source, 1, 1, "", "YAML nests too deeply")]) from None
     finally:
         loader.dispose()
+        if len(text) > _RESOLVE_CACHE_TEXT:
+            _resolve.cache_clear()
     return documents
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         DangerLevel,
         InjectionSpec,
         InjectionType,
+        PlannedChange,
         RecoveryModel,
     )
     from operator_chaos.api.v1alpha1.result import (
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
         Impact,
         InjectionOutcome,
         Lane,
-        PlannedChange,
         RecoveryOutcome,
         ResourceOutcome,
         Restoration,
@@ -84,7 +84,7 @@ _WHERE = {
     "ObjectMeta": "experiment",
     "Phase": "status",
     "PhaseRecord": "status",
-    "PlannedChange": "result",
+    "PlannedChange": "injection",
     "RecoveryModel": "injection",
     "RecoveryOutcome": "result",
     "ReplicaCountCheck": "checks",

@@ -6,6 +6,7 @@ Experiments written for the Go implementation carry these strings; we parse them
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
@@ -27,6 +28,7 @@ MAX_DURATION = timedelta(days=365)
 hold, timeout or cool-down is meant to be that long (fields have their own, lower limits)."""
 
 
+@lru_cache(maxsize=1024)  # the same few texts ("30s", "2m") recur in every file of a directory
 def parse_duration(text: str) -> timedelta:
     """Parse a Go duration string; raise ``ValueError`` with a hint when it is not one."""
     raw = text.strip()

@@ -88,3 +88,12 @@ class InjectionSpec(ApiModel):
             " knowledge model lists the disrupted object as managed by the component."
         ),
     )
+
+
+class PlannedChange(ApiModel):
+    """One field the injection changes (the dry-run plan and the audit trail)."""
+
+    target: str
+    field: str
+    before: str
+    after: str

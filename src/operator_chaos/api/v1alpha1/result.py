@@ -10,7 +10,12 @@ from typing import Literal
 from pydantic import Field
 
 from operator_chaos.api.v1alpha1.base import ApiModel
-from operator_chaos.api.v1alpha1.injection import DangerLevel, InjectionType, RecoveryModel
+from operator_chaos.api.v1alpha1.injection import (
+    DangerLevel,
+    InjectionType,
+    PlannedChange,
+    RecoveryModel,
+)
 from operator_chaos.api.v1alpha1.status import ExperimentEvent, Phase, PhaseRecord, Verdict
 
 SCHEMA_VERSION: Literal["operator-chaos.io/report/v1"] = "operator-chaos.io/report/v1"
@@ -31,15 +36,6 @@ class CheckRound(ApiModel):
     passed: bool
     checks: list[CheckOutcome] = Field(default_factory=list)
     timestamp: datetime | None = None
-
-
-class PlannedChange(ApiModel):
-    """One field the injection changes (the dry-run plan and the audit trail)."""
-
-    target: str
-    field: str
-    before: str
-    after: str
 
 
 class InjectionOutcome(ApiModel):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -23,9 +24,11 @@ from operator_chaos.injection.fields import ObjectName, PodSelector
 from operator_chaos.injection.labels import Operator, parse_selector
 from operator_chaos.injection.protocol import InjectionFailed, Injector, Scope
 from operator_chaos.kube import errors as kube_errors
-from operator_chaos.kube import wait
 from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
 from operator_chaos.safety.policy import Footprint
+
+if TYPE_CHECKING:
+    from operator_chaos.kube import wait
 
 
 class Params(InjectionParams):
@@ -131,6 +134,9 @@ class PDBBlock(created.CreatedFault[Params]):
         if not pods:
             raise InjectionFailed(f"{ref}: no pod matches {params.label_selector}: nothing pinned")
         lines = []
+        # Loaded here, not at the top: it imports asyncio, which `validate` does not need.
+        from operator_chaos.kube import wait
+
         try:
             budget = await wait.wait_for(
                 kube,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, Field
 
@@ -22,9 +22,11 @@ from operator_chaos.injection import created, targets
 from operator_chaos.injection.base import Access, FieldPath, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import PARAMS, ObjectName, WireType
 from operator_chaos.injection.protocol import Injector, Scope
-from operator_chaos.kube import wait
 from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
 from operator_chaos.safety.policy import Footprint
+
+if TYPE_CHECKING:
+    from operator_chaos.kube import wait
 
 _QUANTITY = re.compile(r"^(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$")
 
@@ -127,6 +129,9 @@ class QuotaExhaustion(created.CreatedFault[Params]):
 
     async def verify(self, kube: KubeClient, params: Params, obj: RawObject) -> Sequence[str]:
         ref = ResourceRef.of(obj)
+        # Loaded here, not at the top: it imports asyncio, which `validate` does not need.
+        from operator_chaos.kube import wait
+
         try:
             synced = await wait.wait_for(
                 kube,

@@ -9,7 +9,6 @@ the webhook configuration and stops the server.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import math
@@ -28,7 +27,7 @@ from operator_chaos.api.v1alpha1 import (
     PlannedChange,
     RecoveryModel,
 )
-from operator_chaos.injection import created, latency_server, targets
+from operator_chaos.injection import created, targets
 from operator_chaos.injection.base import Access, InjectionParams, TypeSpec
 from operator_chaos.injection.fields import CommaList
 from operator_chaos.injection.protocol import InjectionFailed, Injector, Plan, Reverted, Scope
@@ -36,7 +35,10 @@ from operator_chaos.kube import errors as kube_errors
 from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
 from operator_chaos.safety.policy import Footprint
 
+# The endpoint (latency_server: cryptography, asyncio, ssl) is imported where the fault runs, so
+# that `validate`, which needs only the parameters and the spec, does not pay for it.
 if TYPE_CHECKING:
+    from operator_chaos.injection import latency_server
     from operator_chaos.safety.ledger import RollbackRecord, RunLedger
 
 MIN_DELAY = timedelta(seconds=1)
@@ -233,6 +235,8 @@ class WebhookLatency(created.CreatedFault[Params]):
     async def inject(
         self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[Any], ledger: RunLedger
     ) -> Sequence[str]:
+        from operator_chaos.injection import latency_server
+
         namespace = targets.need_namespace(scope, "WebhookLatency")
         server = await latency_server.serve(scope.run_id, params.delay.total_seconds())
         ref = self.ref(params, scope)
@@ -254,6 +258,8 @@ class WebhookLatency(created.CreatedFault[Params]):
     async def confirm(
         self, kube: KubeClient, params: Params, scope: Scope, plan: Plan[Any]
     ) -> Sequence[str]:
+        from operator_chaos.injection import latency_server
+
         namespace = targets.need_namespace(scope, "WebhookLatency")
         ref = self.ref(params, scope)
         await created.read_ours(kube, ref, scope.run_id)
@@ -273,6 +279,8 @@ class WebhookLatency(created.CreatedFault[Params]):
     ) -> list[str]:
         """A dry-run update (no change) of an existing matching object: the API server must
         call the endpoint, and the request must take the delay."""
+        import asyncio
+
         for group in _groups(params):
             for resource in params.resources:
                 if "*" in (group, resource) or "/" in resource:
@@ -322,6 +330,8 @@ class WebhookLatency(created.CreatedFault[Params]):
         ]
 
     async def revert(self, kube: KubeClient, record: RollbackRecord) -> Reverted:
+        from operator_chaos.injection import latency_server
+
         outcome = await created.remove(kube, record, self.record)
         await latency_server.stop(record.payload(self.record).run_id)
         return outcome
