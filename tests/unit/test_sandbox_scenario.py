@@ -52,6 +52,29 @@ def test_a_user_scenario_loads_and_names_its_ports(tmp_path: Path) -> None:
     assert install.program(loaded, op, print)[1:] == ["-m", "my_operator"]
 
 
+def test_ports_and_volumes_only_manifests_name_are_declared_once(tmp_path: Path) -> None:
+    declared = GOOD.replace(
+        "      readiness: {port: health}\n",
+        "      readiness: {port: health}\n"
+        "      ports: [webhook, metrics]\n"
+        "      volumes: [config]\n",
+    )
+    op = scenario.load(str(write(tmp_path, declared))).doc.spec.operators[0]
+    assert op.port_names() == ["metrics", "webhook", "health"]
+    assert op.volume_names() == ["config"]
+    bad = declared.replace("ports: [webhook, metrics]", "ports: [Web_Hook]")
+    with pytest.raises(LoadError, match=r"spec\.operators\[0\]\.ports\[0\]"):
+        scenario.load(str(write(tmp_path, bad)))
+
+
+def test_the_agent_leaves_undeclared_placeholders_in_cluster_text_and_says_so() -> None:
+    reported: list[str] = []
+    text = "metrics: 127.0.0.1:{port:metrics}\nwebhook: {port:webhook}\njson: {other}\n"
+    out = scenario.expand(text, {}, {"metrics": 8080}, {}, reported.append)
+    assert out == "metrics: 127.0.0.1:8080\nwebhook: {port:webhook}\njson: {other}\n"
+    assert reported == ["{port:webhook}", "{other}"]
+
+
 def test_every_shipped_scenario_loads() -> None:
     shipped = scenario.shipped()
     assert "training-operator" in shipped

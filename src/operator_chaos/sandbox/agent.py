@@ -545,14 +545,27 @@ class Agent:
         """Project each ``{volume:NAME}`` the operator uses (a Secret or ConfigMap volume of
         the pod) into a directory, kept in sync like the kubelet does; return NAME -> dir and
         the events set once each new projection has been written."""
-        wanted = named_placeholders([*spec.args, *spec.env.values()], "volume")
+        named = named_placeholders([*spec.args, *spec.env.values()], "volume")
+        wanted = list(dict.fromkeys([*named, *spec.volumes]))
         declared = {v.get("name"): v for v in runtime.pod["spec"].get("volumes") or []}
         found: dict[str, str] = {}
         synced: list[asyncio.Event] = []
         ports_now = runtime.container.ports
 
+        def undeclared(placeholder: str) -> None:
+            if placeholder not in warned:
+                warned.add(placeholder)
+                log.warning(
+                    "%s: a mounted ConfigMap names %s, which the scenario does not declare: add"
+                    " its NAME to the operator's `ports:` or `volumes:`; left as written",
+                    spec.name,
+                    placeholder,
+                )
+
+        warned: set[str] = set()
+
         def rewrite(text: str) -> str:
-            return expand(text, values, ports_now, found)
+            return expand(text, values, ports_now, found, undeclared)
 
         for name in wanted:
             dest = work / "volumes" / name

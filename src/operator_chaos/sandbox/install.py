@@ -293,6 +293,7 @@ class Installer:
             env=dict(op.env),
             readiness=op.readiness.model_dump() if op.readiness else None,
             webhook_port=op.webhook.port if op.webhook else None,
+            volumes=op.volume_names(),
         )
         if spec != previous:
             spec.save(directory)

@@ -8,7 +8,7 @@ documented in ``docs/sandbox.md``; shipped scenarios live in ``scenarios/<name>/
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -93,6 +93,10 @@ class Binary(_Model):
         return self
 
 
+PlaceholderName = Annotated[str, Field(pattern=DNS_LABEL)]
+"""The NAME of a ``{port:NAME}`` or ``{volume:NAME}``."""
+
+
 class DeploymentRef(_Model):
     name: str = Field(min_length=1)
     namespace: str = Field(pattern=DNS_LABEL)
@@ -125,17 +129,26 @@ class Operator(_Model):
     env: dict[str, Text] = Field(default_factory=dict)
     readiness: Readiness | None = None
     webhook: OperatorWebhook | None = None
+    ports: list[PlaceholderName] = Field(
+        default_factory=list,
+        description="{port:NAME}s that only the manifests name (e.g. listen addresses in the"
+        " operator's configuration ConfigMap); those in args and env need no listing",
+    )
+    volumes: list[PlaceholderName] = Field(
+        default_factory=list,
+        description="{volume:NAME}s that only the manifests name; projected like the others",
+    )
 
     def port_names(self) -> list[str]:
         """Every ``{port:NAME}`` the operator uses, plus its readiness and webhook ports."""
         found = named_placeholders([*self.args, *self.env.values()], "port")
-        for extra in (self.readiness, self.webhook):
-            if extra is not None and extra.port not in found:
-                found.append(extra.port)
-        return found
+        extras = [*self.ports, *(e.port for e in (self.readiness, self.webhook) if e is not None)]
+        return list(dict.fromkeys([*found, *extras]))
 
     def volume_names(self) -> list[str]:
-        return named_placeholders([*self.args, *self.env.values()], "volume")
+        """Every ``{volume:NAME}`` the operator uses."""
+        found = named_placeholders([*self.args, *self.env.values()], "volume")
+        return list(dict.fromkeys([*found, *self.volumes]))
 
 
 class Source(_Model):
@@ -274,18 +287,31 @@ def expand(
     values: Mapping[str, str],
     ports: Mapping[str, int],
     volumes: Mapping[str, str] | None = None,
+    unknown: Callable[[str], None] | None = None,
 ) -> str:
-    """Replace placeholders (validated at load time) with the pod's values."""
+    """Replace placeholders with the pod's values.
+
+    Args and env were checked when the scenario loaded, so every name there is known. Text
+    from the cluster (ConfigMap data) was not: with ``unknown``, a placeholder whose name
+    the scenario never declared is reported to it and left as it is.
+    """
 
     def one(match: re.Match[str]) -> str:
         whole, word, name = match.group(0), match.group(1), match.group(2)
         if whole in ("{{", "}}"):
             return whole[0]
+        known: Mapping[str, object]
+        key = name
         if word == "port":
-            return str(ports[name])
-        if word == "volume":
-            return (volumes or {})[name]
-        return values[word]
+            known = ports
+        elif word == "volume":
+            known = volumes or {}
+        else:
+            known, key = values, word
+        if key not in known and unknown is not None:
+            unknown(whole)
+            return whole
+        return str(known[key])
 
     return PLACEHOLDER.sub(one, text)
 

@@ -33,6 +33,8 @@ class WorkloadSpec:
     env: dict[str, str] = field(default_factory=dict)
     readiness: dict[str, str] | None = None
     webhook_port: str | None = None
+    volumes: list[str] = field(default_factory=list)
+    """Every ``{volume:NAME}`` to project, including those only the manifests name."""
 
     def save(self, directory: Path) -> Path:
         """Write ``<directory>/<name>.json`` atomically."""
