@@ -165,6 +165,18 @@ def presence(record: RollbackRecord, model: type[CreatedRecord], what: str) -> D
     return Damage(str(ref), "(object)", (ref,), restored)
 
 
+async def pods_footprint(kube: KubeClient, ref: ResourceRef, selector: str) -> Footprint:
+    """The footprint of a created object that acts on the live pods ``selector`` matches in
+    its namespace (a NetworkPolicy, a PodDisruptionBudget)."""
+    pods = await targets.live_pods(kube, ref.namespace or "", selector)
+    return Footprint(
+        targets=(ref,),
+        namespaces=targets.namespaces_of(ref),
+        pods_affected=len(pods),
+        affects_pods=True,
+    )
+
+
 class CreatedFault(Generic[P]):
     """Plan / inject / revert / damage for "create one object, delete it on revert"; a type
     says which object (:meth:`ref`), what it holds (:meth:`content`), how to describe it,

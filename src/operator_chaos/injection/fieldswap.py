@@ -24,7 +24,7 @@ from operator_chaos.api.v1alpha1 import PlannedChange
 from operator_chaos.injection import targets
 from operator_chaos.injection.base import InjectionParams, RecordData, TypeSpec
 from operator_chaos.injection.protocol import Damage, Plan, RevertAction, Reverted, Scope
-from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef, StateView
+from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef, StateView
 from operator_chaos.safety.policy import Footprint
 
 if TYPE_CHECKING:
@@ -166,13 +166,7 @@ class TargetGone(targets.InjectionRefused):
 
 def _ops(obj: RawObject, path: Path, present: bool, value: Any) -> list[dict[str, Any]]:
     """JSON-patch ops setting ``path`` to ``value`` (or removing it), creating parents."""
-    ops: list[dict[str, Any]] = [
-        {
-            "op": "test",
-            "path": "/metadata/resourceVersion",
-            "value": obj["metadata"]["resourceVersion"],
-        }
-    ]
+    ops: list[dict[str, Any]] = []
     if not present:
         if lookup(obj, path)[0]:
             ops.append({"op": "remove", "path": pointer(_need(obj, path))})
@@ -227,7 +221,7 @@ async def inject(
 
     async def apply() -> None:
         current = await kube.get(ref)
-        await kube.patch(ref, _ops(current, path, not remove, new), PatchType.JSON)
+        await targets.patch_unchanged(kube, ref, current, _ops(current, path, not remove, new))
 
     await targets.retry_stale(apply)
     await ledger.mark(record, "applied")
@@ -268,9 +262,9 @@ async def revert(kube: KubeClient, record: RollbackRecord) -> Reverted:
             for depth in range(data.created_from, len(path)):
                 parent = lookup(obj, path[:depth])[1]
                 if isinstance(parent, dict) and _only_child(parent, path[depth:]):
-                    ops = [ops[0], {"op": "remove", "path": pointer(_need(obj, path[:depth]))}]
+                    ops = [{"op": "remove", "path": pointer(_need(obj, path[:depth]))}]
                     break
-        await kube.patch(ref, ops, PatchType.JSON)
+        await targets.patch_unchanged(kube, ref, obj, ops)
         return outcome(RevertAction.RESTORED, describe(*original, secret=secret))
 
     return await targets.retry_stale(restore)

@@ -1,6 +1,6 @@
 """Helpers the injectors share: finding pods, locating objects, converting selectors."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from operator_chaos.errors import OperatorChaosError
@@ -8,7 +8,7 @@ from operator_chaos.exitcodes import ExitStatus
 from operator_chaos.injection.labels import Operator, parse_selector
 from operator_chaos.injection.protocol import Scope
 from operator_chaos.kube import errors as kube_errors
-from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
+from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef
 
 T = TypeVar("T")
 
@@ -91,6 +91,17 @@ def to_label_selector(text: str) -> dict[str, Any]:
     if expressions:
         selector["matchExpressions"] = expressions
     return selector
+
+
+async def patch_unchanged(
+    kube: KubeClient, ref: ResourceRef, read: RawObject, ops: Sequence[dict[str, Any]]
+) -> RawObject:
+    """JSON-patch ``ref`` with ``ops`` only if it is still the version ``read``: a ``test`` of
+    its resourceVersion goes first, so a write in between fails the whole patch (422) and
+    :func:`retry_stale` reads again, instead of ``ops`` landing on state nobody checked."""
+    version = read["metadata"]["resourceVersion"]
+    guard = {"op": "test", "path": "/metadata/resourceVersion", "value": version}
+    return await kube.patch(ref, [guard, *ops], PatchType.JSON)
 
 
 async def retry_stale(attempt: Callable[[], Awaitable[T]], *, tries: int = 5) -> T:

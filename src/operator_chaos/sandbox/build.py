@@ -255,17 +255,7 @@ def _build_one(go: str, target: Target, step: str, progress: Progress) -> None:
     logs = versions.cache_root() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"build-{target.name}.log"
-    # Build from a private copy: the installed package may be read-only, and go may
-    # touch go.sum while resolving.
-    work = versions.cache_root() / "gomod" / target.module
-    if work.exists():
-        shutil.rmtree(work)
-    if target.generated:
-        work.mkdir(parents=True)
-        for name, text in target.generated.items():
-            (work / name).write_text(text)
-    else:
-        shutil.copytree(target.source or versions.GOMOD_DIR / target.module, work)
+    work = _module_copy(target, fresh=True)
     out = str(bin_dir / target.outputs[0]) if len(target.packages) == 1 else f"{bin_dir}/"
     cmd = [go, "build", "-v", "-trimpath", "-ldflags", target.ldflags, "-o", out]
     cmd += list(target.packages)
@@ -304,17 +294,28 @@ def _last_package(log_path: Path) -> str:
     return f"compiling {lines[-1].strip()[:120]}"
 
 
+def _module_copy(target: Target, *, fresh: bool) -> Path:
+    """The target's Go module directory (go.mod, go.sum, any wrapper main), as a private copy
+    in the cache: the installed package may be read-only, and go may touch go.sum while
+    resolving. ``fresh`` replaces an existing copy; otherwise one is kept."""
+    work = versions.cache_root() / "gomod" / target.module
+    if work.exists():
+        if not fresh:
+            return work
+        shutil.rmtree(work)
+    if target.generated:
+        work.mkdir(parents=True)
+        for name, text in target.generated.items():
+            (work / name).write_text(text)
+    else:
+        shutil.copytree(target.source or versions.GOMOD_DIR / target.module, work)
+    return work
+
+
 def module_source(target: Target, module: str, version: str) -> Path:
     """The directory of ``module@version``'s source in the module cache (downloaded through
     the module proxy, verified by the target's go.sum)."""
-    work = versions.cache_root() / "gomod" / target.module
-    if not work.exists():
-        if target.generated:
-            work.mkdir(parents=True)
-            for name, text in target.generated.items():
-                (work / name).write_text(text)
-        else:
-            shutil.copytree(target.source or versions.GOMOD_DIR / target.module, work)
+    work = _module_copy(target, fresh=False)
     cmd = [_go(), "mod", "download", "-json", f"{module}@{version}"]
     result = subprocess.run(
         cmd, cwd=work, env=_go_env(), capture_output=True, text=True, check=False

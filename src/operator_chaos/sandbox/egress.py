@@ -24,6 +24,7 @@ from typing import Any
 from operator_chaos.errors import OperatorChaosError
 from operator_chaos.kube import errors as kube_errors
 from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef
+from operator_chaos.sandbox.proxy import pipe
 
 log = logging.getLogger(__name__)
 SOCKET_NAME = "egress.sock"
@@ -216,7 +217,7 @@ class EgressProxy:
             self.tunnels += 1
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             await writer.drain()
-            await asyncio.gather(_pipe(reader, upstream), _pipe(up_reader, writer))
+            await asyncio.gather(pipe(reader, upstream), pipe(up_reader, writer))
         except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
@@ -225,11 +226,3 @@ class EgressProxy:
                 upstream.close()
             with contextlib.suppress(Exception):
                 writer.close()
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    while data := await reader.read(_CHUNK):
-        writer.write(data)
-        await writer.drain()
-    with contextlib.suppress(Exception):
-        writer.write_eof()

@@ -20,6 +20,7 @@ import logging
 import random
 import ssl
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,13 +115,14 @@ class PartitionableRelay:
                 "127.0.0.1", self.upstream_port
             )
             self.forwarded += 1
-            await asyncio.gather(_pipe(reader, upstream_writer), _pipe(up_reader, writer))
+            await asyncio.gather(pipe(reader, upstream_writer), pipe(up_reader, writer))
         finally:
             if upstream_writer is not None:
                 upstream_writer.close()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy one direction of a tunnel until its end of stream."""
     while data := await reader.read(_CHUNK):
         writer.write(data)
         await writer.drain()
@@ -263,6 +265,19 @@ async def _read_head(reader: asyncio.StreamReader) -> _Head | None:
     return _Head.parse(raw)
 
 
+async def _copy_exactly(
+    reader: asyncio.StreamReader, put: Callable[[bytes], Awaitable[None]], size: int
+) -> None:
+    """Pass ``size`` bytes on as they arrive; a stream that ends first is an incomplete read."""
+    left = size
+    while left:
+        data = await reader.read(min(left, _CHUNK))
+        if not data:
+            raise asyncio.IncompleteReadError(b"", left)
+        left -= len(data)
+        await put(data)
+
+
 async def _copy_body(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter | None,
@@ -289,21 +304,9 @@ async def _copy_body(
                     await put(trailer)
                     if trailer == b"\r\n":
                         return
-            left = size + 2  # the chunk and its CRLF
-            while left:
-                data = await reader.read(min(left, _CHUNK))
-                if not data:
-                    raise asyncio.IncompleteReadError(b"", left)
-                left -= len(data)
-                await put(data)
+            await _copy_exactly(reader, put, size + 2)  # the chunk and its CRLF
     elif head.length is not None:
-        left = head.length
-        while left:
-            data = await reader.read(min(left, _CHUNK))
-            if not data:
-                raise asyncio.IncompleteReadError(b"", left)
-            left -= len(data)
-            await put(data)
+        await _copy_exactly(reader, put, head.length)
     elif until_eof:
         while data := await reader.read(_CHUNK):
             await put(data)
@@ -520,7 +523,7 @@ class ApiRelay(PartitionableRelay):
             writer.write(response.raw)
             await writer.drain()
             if code == 101:
-                await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+                await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
                 return False
             if 100 <= code < 200:
                 continue

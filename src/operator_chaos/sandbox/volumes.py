@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from operator_chaos.kube import errors as kube_errors
+from operator_chaos.kube import wait
 from operator_chaos.kube.port import KubeClient, RawObject
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,6 @@ async def project(
     if found is None:
         raise ValueError(f"volume {volume.get('name')!r} is neither a Secret nor a ConfigMap")
     kind, name, _optional = found
-    selector = f"metadata.name={name}"
     last: dict[str, tuple[bytes, int]] | None = None
 
     def sync(obj: RawObject | None) -> None:
@@ -131,23 +131,11 @@ async def project(
 
     while True:
         try:
-            listed = await kube.list("v1", kind, namespace, field_selector=selector)
-            sync(listed.items[0] if listed.items else None)
-            if synced is not None:
-                synced.set()
-            async for event in kube.watch(
-                "v1",
-                kind,
-                namespace,
-                field_selector=selector,
-                resource_version=listed.resource_version,
-            ):
-                if event.type == "BOOKMARK":
-                    continue
-                if event.type != "DELETED":  # a kubelet keeps the last content mounted
-                    sync(event.object)
-        except kube_errors.Gone:
-            continue
+            async for obj, listed in wait.follow(kube, "v1", kind, name, namespace):
+                if obj is not None or listed:  # a kubelet keeps the last content on deletion
+                    sync(obj)
+                if listed and synced is not None:
+                    synced.set()
         except kube_errors.KubeError as exc:
             log.warning("volume %s %s/%s: %s; retrying", kind, namespace, name, exc)
             await asyncio.sleep(1.0)

@@ -206,23 +206,12 @@ class FinalizerBlock:
                 raise targets.InjectionRefused(
                     f"{ref} was replaced since planning; not touching it"
                 )
-            current = obj["metadata"].get("finalizers")
-            ops: list[dict[str, object]] = [
-                {
-                    "op": "test",
-                    "path": "/metadata/resourceVersion",
-                    "value": obj["metadata"]["resourceVersion"],
-                }
-            ]
-            if current:
-                ops.append(
-                    {"op": "add", "path": "/metadata/finalizers/-", "value": params.finalizer}
-                )
+            op: dict[str, object]
+            if obj["metadata"].get("finalizers"):
+                op = {"op": "add", "path": "/metadata/finalizers/-", "value": params.finalizer}
             else:
-                ops.append(
-                    {"op": "add", "path": "/metadata/finalizers", "value": [params.finalizer]}
-                )
-            await kube.patch(ref, ops, PatchType.JSON)
+                op = {"op": "add", "path": "/metadata/finalizers", "value": [params.finalizer]}
+            await targets.patch_unchanged(kube, ref, obj, [op])
 
         await targets.retry_stale(add)
         done = [f"added finalizer {params.finalizer} to {ref}"]

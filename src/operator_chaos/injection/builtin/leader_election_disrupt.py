@@ -28,7 +28,7 @@ from operator_chaos.injection import targets
 from operator_chaos.injection.base import Access, InjectionParams, RecordData, TypeSpec
 from operator_chaos.injection.fields import ObjectName
 from operator_chaos.injection.protocol import Damage, Injector, Plan, RevertAction, Reverted, Scope
-from operator_chaos.kube.port import KubeClient, PatchType, RawObject, StateView
+from operator_chaos.kube.port import KubeClient, RawObject, StateView
 from operator_chaos.safety.policy import Footprint
 
 if TYPE_CHECKING:
@@ -183,21 +183,17 @@ class LeaderElectionDisrupt:
                 raise targets.InjectionRefused(f"{ref} was replaced; not touching it")
             spec = current.get("spec") or {}
             before["holder"] = spec.get("holderIdentity") or ""
-            await kube.patch(
+            await targets.patch_unchanged(
+                kube,
                 ref,
+                current,
                 [
-                    {
-                        "op": "test",
-                        "path": "/metadata/resourceVersion",
-                        "value": current["metadata"]["resourceVersion"],
-                    },
                     {
                         "op": "add",
                         "path": "/spec",
                         "value": taken_spec(spec, holder, plan.state.duration, micro_time()),
                     },
                 ],
-                PatchType.JSON,
             )
 
         await targets.retry_stale(take)
@@ -241,17 +237,13 @@ class LeaderElectionDisrupt:
                 if now:
                     return outcome(RevertAction.ALREADY, f"led by {now!r} again")
                 return outcome(RevertAction.LEFT, "released by someone since")
-            await kube.patch(
+            await targets.patch_unchanged(
+                kube,
                 ref,
+                obj,
                 [
-                    {
-                        "op": "test",
-                        "path": "/metadata/resourceVersion",
-                        "value": obj["metadata"]["resourceVersion"],
-                    },
                     {"op": "add", "path": "/spec", "value": given_back(spec, data.original)},
                 ],
-                PatchType.JSON,
             )
             return outcome(RevertAction.RESTORED, repr(data.original.get("holderIdentity", "")))
 

@@ -129,13 +129,7 @@ class NetworkPartition(created.CreatedFault[Params]):
         return f"deny all {'+'.join(_types(params))} for pods {params.label_selector}"
 
     async def footprint(self, kube: KubeClient, params: Params, ref: ResourceRef) -> Footprint:
-        pods = await targets.live_pods(kube, ref.namespace or "", params.label_selector)
-        return Footprint(
-            targets=(ref,),
-            namespaces=targets.namespaces_of(ref),
-            pods_affected=len(pods),
-            affects_pods=True,
-        )
+        return await created.pods_footprint(kube, ref, params.label_selector)
 
     async def verify(self, kube: KubeClient, params: Params, obj: RawObject) -> Sequence[str]:
         ref = ResourceRef.of(obj)

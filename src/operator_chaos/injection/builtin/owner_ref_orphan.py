@@ -26,7 +26,7 @@ from operator_chaos.injection import targets
 from operator_chaos.injection.base import Access, FieldPath, InjectionParams, RecordData, TypeSpec
 from operator_chaos.injection.fields import PARAMS, ApiVersion, Kind, ObjectName, targets_chaos_api
 from operator_chaos.injection.protocol import Damage, Injector, Plan, RevertAction, Reverted, Scope
-from operator_chaos.kube.port import KubeClient, PatchType, RawObject, StateView
+from operator_chaos.kube.port import KubeClient, RawObject, StateView
 from operator_chaos.safety.policy import Footprint
 
 if TYPE_CHECKING:
@@ -152,17 +152,13 @@ class OwnerRefOrphan:
                 raise targets.InjectionRefused(f"{ref} was replaced; not touching it")
             if not current["metadata"].get("ownerReferences"):
                 return
-            await kube.patch(
+            await targets.patch_unchanged(
+                kube,
                 ref,
+                current,
                 [
-                    {
-                        "op": "test",
-                        "path": "/metadata/resourceVersion",
-                        "value": current["metadata"]["resourceVersion"],
-                    },
                     {"op": "remove", "path": "/metadata/ownerReferences"},
                 ],
-                PatchType.JSON,
             )
 
         await targets.retry_stale(strip)
@@ -200,17 +196,13 @@ class OwnerRefOrphan:
                 if readopted(data.owner_references, current):
                     return outcome(RevertAction.ALREADY, owners(current))
                 return outcome(RevertAction.LEFT, f"owned by {owners(current)} since")
-            await kube.patch(
+            await targets.patch_unchanged(
+                kube,
                 ref,
+                obj,
                 [
-                    {
-                        "op": "test",
-                        "path": "/metadata/resourceVersion",
-                        "value": obj["metadata"]["resourceVersion"],
-                    },
                     {"op": "add", "path": "/metadata/ownerReferences", "value": _plain(data)},
                 ],
-                PatchType.JSON,
             )
             return outcome(RevertAction.RESTORED, owners(data.owner_references))
 

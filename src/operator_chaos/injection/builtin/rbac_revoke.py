@@ -31,7 +31,7 @@ from operator_chaos.injection.protocol import (
     Reverted,
     Scope,
 )
-from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef, StateView
+from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef, StateView
 from operator_chaos.safety.policy import Footprint
 
 if TYPE_CHECKING:
@@ -184,17 +184,13 @@ class RBACRevoke:
                 raise targets.InjectionRefused(
                     f"{ref} subjects changed while recording; retry later"
                 )
-            await kube.patch(
+            await targets.patch_unchanged(
+                kube,
                 ref,
+                current,
                 [
-                    {
-                        "op": "test",
-                        "path": "/metadata/resourceVersion",
-                        "value": current["metadata"]["resourceVersion"],
-                    },
                     {"op": "replace", "path": "/subjects", "value": []},
                 ],
-                PatchType.JSON,
             )
 
         await targets.retry_stale(revoke)
@@ -240,17 +236,13 @@ class RBACRevoke:
             if current:
                 # Somebody (likely the operator) already set subjects again: theirs stand.
                 return outcome(RevertAction.LEFT, f"changed since the fault to {_names(current)}")
-            await kube.patch(
+            await targets.patch_unchanged(
+                kube,
                 ref,
+                obj,
                 [
-                    {
-                        "op": "test",
-                        "path": "/metadata/resourceVersion",
-                        "value": obj["metadata"]["resourceVersion"],
-                    },
                     {"op": "add", "path": "/subjects", "value": original},
                 ],
-                PatchType.JSON,
             )
             return outcome(RevertAction.RESTORED, _names(original))
 

@@ -31,7 +31,7 @@ from operator_chaos.injection.protocol import (
     Reverted,
     Scope,
 )
-from operator_chaos.kube.port import KubeClient, PatchType, RawObject, ResourceRef, StateView
+from operator_chaos.kube.port import KubeClient, RawObject, ResourceRef, StateView
 from operator_chaos.safety.policy import Footprint
 
 if TYPE_CHECKING:
@@ -199,22 +199,15 @@ class WebhookDisrupt:
 
             async def disrupt(ref: ResourceRef = ref) -> None:
                 current = await kube.get(ref)
-                ops: list[dict[str, Any]] = [
+                ops = [
                     {
-                        "op": "test",
-                        "path": "/metadata/resourceVersion",
-                        "value": current["metadata"]["resourceVersion"],
+                        "op": "add",
+                        "path": f"/webhooks/{i}/failurePolicy",
+                        "value": params.value.value,
                     }
+                    for i, _ in enumerate(current.get("webhooks") or [])
                 ]
-                for i, _ in enumerate(current.get("webhooks") or []):
-                    ops.append(
-                        {
-                            "op": "add",
-                            "path": f"/webhooks/{i}/failurePolicy",
-                            "value": params.value.value,
-                        }
-                    )
-                await kube.patch(ref, ops, PatchType.JSON)
+                await targets.patch_unchanged(kube, ref, current, ops)
 
             await targets.retry_stale(disrupt)
             await ledger.mark(record, "applied")
@@ -250,13 +243,7 @@ class WebhookDisrupt:
                 return outcome(RevertAction.GONE, "nothing to restore")
             if config["metadata"]["uid"] != data.uid:
                 return outcome(RevertAction.REPLACED, "a new configuration; left alone")
-            ops: list[dict[str, Any]] = [
-                {
-                    "op": "test",
-                    "path": "/metadata/resourceVersion",
-                    "value": config["metadata"]["resourceVersion"],
-                }
-            ]
+            ops: list[dict[str, Any]] = []
             notes = []
             left = False
             for i, hook in enumerate(config.get("webhooks") or []):
@@ -277,8 +264,8 @@ class WebhookDisrupt:
                     else {"op": "replace", "path": path, "value": original}
                 )
                 notes.append(f"{name}: {injected} -> {original or 'unset'}")
-            if len(ops) > 1:
-                await kube.patch(ref, ops, PatchType.JSON)
+            if ops:
+                await targets.patch_unchanged(kube, ref, config, ops)
                 return outcome(RevertAction.RESTORED, "; ".join(notes))
             return outcome(RevertAction.LEFT if left else RevertAction.ALREADY, "; ".join(notes))
 
